@@ -1,0 +1,17 @@
+"""taskwise: asyncio tasks that are kept alive, named, typed exactly, and never fail silently.
+
+The public names:
+
+* :func:`spawn` starts a task on the running loop and keeps it alive until it
+  is done; a failure nobody retrieves is reported once, promptly.
+* :class:`TaskGroup` is :class:`asyncio.TaskGroup` on Python 3.10-3.14, with
+  names that flow into its tasks' names and a ``cancel()``.
+* :func:`normalize_awaitable` is ``asyncio.ensure_future``'s contract without
+  its differences between Python versions.
+"""
+
+from ._group import TaskGroup as TaskGroup
+from ._normalize import normalize_awaitable as normalize_awaitable
+from ._spawn import spawn as spawn
+
+__all__ = ["TaskGroup", "normalize_awaitable", "spawn"]

@@ -1,0 +1,119 @@
+"""Refusing bad input: errors that say what was passed and show the right call.
+
+Whatever is refused and is a coroutine gets closed first, so no
+"coroutine ... was never awaited" warning follows the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+from collections.abc import Coroutine
+from types import CoroutineType
+from typing import Any, NoReturn
+
+__all__ = ["close_quietly", "coroutine_or_error", "describe", "no_running_loop"]
+
+
+def describe(obj: object) -> str:
+    """Name *obj* for an error message: what it is, not just its repr."""
+    if obj is None:
+        return "None"
+    if inspect.iscoroutinefunction(obj):
+        return f"the coroutine function {_name_of(obj)} itself"
+    if inspect.isasyncgenfunction(obj):
+        return f"the async generator function {_name_of(obj)} itself"
+    if inspect.isgeneratorfunction(obj):
+        return f"the generator function {_name_of(obj)} itself"
+    if inspect.isroutine(obj) or isinstance(obj, type):
+        return f"the callable {_name_of(obj)} itself"
+    if inspect.iscoroutine(obj):
+        return f"a coroutine object from {obj.__qualname__}()"
+    if inspect.isasyncgen(obj):
+        return f"an async generator object from {obj.__qualname__}()"
+    if inspect.isgenerator(obj):
+        return f"a generator object from {obj.__qualname__}()"
+    if isinstance(obj, asyncio.Task):
+        return f"the Task {obj.get_name()!r}"
+    text = repr(obj)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} (a {type(obj).__qualname__})"
+
+
+def _name_of(obj: Any) -> str:
+    return str(getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or obj)
+
+
+def close_quietly(obj: object) -> None:
+    """Close *obj* if it is a coroutine, so refusing it leaves no warning behind."""
+    if isinstance(obj, Coroutine):
+        obj.close()
+
+
+def coroutine_or_error(obj: object, api: str) -> Coroutine[Any, Any, Any]:
+    """Return *obj* if it is a coroutine object, else raise a TypeError that teaches.
+
+    *api* is how the caller's call is spelled in the message, e.g. ``"spawn"``.
+    Generator-based coroutines (``@types.coroutine``) are refused on every
+    Python, as ``create_task`` does from 3.12 on, so that behaviour does not
+    depend on the version.
+    """
+    if isinstance(obj, Coroutine):
+        return obj
+    raise TypeError(_not_a_coroutine(obj, api))
+
+
+def _not_a_coroutine(obj: object, api: str) -> str:
+    what = describe(obj)
+    head = f"{api}() takes a coroutine object (what calling an `async def` function returns)"
+    if inspect.iscoroutinefunction(obj):
+        name = _name_of(obj)
+        return f"{head}, but got {what}. Call it: {api}({name}(...))."
+    if inspect.isasyncgen(obj) or inspect.isasyncgenfunction(obj):
+        return (
+            f"{head}, but got {what}. An async generator is iterated, not run as a task: "
+            f"wrap the loop in a coroutine, `async def consume(): async for x in agen: ...`, "
+            f"then {api}(consume())."
+        )
+    if inspect.isgenerator(obj) or inspect.isgeneratorfunction(obj):
+        return (
+            f"{head}, but got {what}. Generators are not coroutines: declare the function "
+            f"with `async def` (and `await` instead of `yield from`), then {api}(func(...))."
+        )
+    if isinstance(obj, (asyncio.Future, concurrent.futures.Future)) or asyncio.isfuture(obj):
+        return (
+            f"{head}, but got {what}, which is already scheduled and needs no new task. "
+            f"Await it directly, or use taskwise.normalize_awaitable(obj) for mixed inputs."
+        )
+    if inspect.isawaitable(obj):
+        return (
+            f"{head}, but got {what}, an awaitable that is not a coroutine. "
+            f"Use taskwise.normalize_awaitable(obj), or wrap it: "
+            f"`async def run(): return await obj`, then {api}(run())."
+        )
+    if callable(obj):
+        return (
+            f"{head}, but got {what}. If it is an `async def` function, call it: "
+            f"{api}(func(...)); to run a blocking function in the background, "
+            f"use {api}(asyncio.to_thread(func, ...))."
+        )
+    return (
+        f"{head}, but got {what}. Was the function you called declared with `def` "
+        f"instead of `async def`, so that it already ran and returned this value? "
+        f"Make it `async def` and call {api}(func(...)); for blocking work use "
+        f"{api}(asyncio.to_thread(func, ...))."
+    )
+
+
+def no_running_loop(obj: object, api: str) -> NoReturn:
+    """Close *obj* and raise the RuntimeError for a call made outside a running loop."""
+    close_quietly(obj)
+    arg = f"{obj.__qualname__}(...)" if isinstance(obj, CoroutineType) else "coro"
+    raise RuntimeError(
+        f"{api}({arg}) needs a running event loop in this thread, and there is none. "
+        f"Call it from async code (or a callback) running in the loop; start one with "
+        f"asyncio.run(main()); from another thread use "
+        f"asyncio.run_coroutine_threadsafe(coro, loop). The coroutine was closed."
+    )

@@ -1,0 +1,71 @@
+"""Version differences, detected by capability, each in one place.
+
+Every branch says which Python version brings the capability, but the test is
+always for the capability itself, never for a version string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any, Final
+
+if sys.version_info >= (3, 11):  # pragma: no cover - one branch per version
+    from builtins import BaseExceptionGroup
+else:  # pragma: no cover - exception groups are a backport on 3.10
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = [
+    "CREATE_TASK_TAKES_CONTEXT",
+    "CREATE_TASK_TAKES_EAGER_START",
+    "EMPTY_CONTEXT",
+    "TASK_TAKES_EAGER_START",
+    "TASKS_CAN_UNCANCEL",
+    "BaseExceptionGroup",
+    "add_awaited_by",
+    "discard_awaited_by",
+]
+
+#: A context that callbacks of ours run in. They read no context variables, so
+#: sharing one empty context saves a ``copy_context()`` per callback.
+EMPTY_CONTEXT: Final = contextvars.Context()
+
+#: ``Task.cancelling()`` / ``Task.uncancel()`` (3.11+). Without them (3.10) the
+#: task group tells its own cancellation apart from others by a message.
+TASKS_CAN_UNCANCEL: Final = hasattr(asyncio.Task, "uncancel")
+
+#: ``loop.create_task(..., context=)`` (3.11+).
+CREATE_TASK_TAKES_CONTEXT: Final = (
+    "context" in inspect.signature(asyncio.AbstractEventLoop.create_task).parameters
+)
+
+#: ``asyncio.Task(..., eager_start=True)`` (3.12+, which also brings the eager
+#: task factories).
+TASK_TAKES_EAGER_START: Final = hasattr(asyncio, "create_eager_task_factory")
+
+
+def _create_task_forwards_keywords() -> bool:
+    # 3.14+: BaseEventLoop.create_task(coro, **kwargs) passes eager_start=
+    # through to the task (or to the loop's task factory).
+    params = inspect.signature(asyncio.BaseEventLoop.create_task).parameters
+    return "eager_start" in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
+
+
+#: ``BaseEventLoop.create_task(..., eager_start=)`` (3.14+). Loops that do not
+#: derive from ``BaseEventLoop`` (uvloop) are never assumed to take it.
+CREATE_TASK_TAKES_EAGER_START: Final = TASK_TAKES_EAGER_START and _create_task_forwards_keywords()
+
+_noop: Callable[..., None] = lambda *_: None  # noqa: E731
+
+#: 3.14+ call-graph introspection: record which task awaits a group's children.
+add_awaited_by: Callable[[Any, Any], None] = getattr(
+    asyncio.futures, "future_add_to_awaited_by", _noop
+)
+discard_awaited_by: Callable[[Any, Any], None] = getattr(
+    asyncio.futures, "future_discard_from_awaited_by", _noop
+)

@@ -1,0 +1,465 @@
+"""TaskGroup: the semantics of asyncio.TaskGroup on every Python, with names and cancel().
+
+The algorithm is asyncio's (3.13, with the fixes up to 3.15 and its
+``cancel()``), implemented once here so that 3.10 and 3.11-3.14 behave the
+same and children are created through the loop's task factory. What differs by
+version is how the group takes back the cancellation it sent its parent task:
+``Task.uncancel()`` from 3.11, a message on the CancelledError on 3.10 (see
+``_Parent``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator, Set
+from contextvars import Context, ContextVar, Token
+from types import CoroutineType, TracebackType
+from typing import Any, TypeVar, final
+
+from ._checks import close_quietly, coroutine_or_error
+from ._compat import (
+    CREATE_TASK_TAKES_CONTEXT,
+    EMPTY_CONTEXT,
+    TASKS_CAN_UNCANCEL,
+    BaseExceptionGroup,
+    add_awaited_by,
+    discard_awaited_by,
+)
+from ._spawn import default_name
+
+__all__ = ["TaskGroup"]
+
+T = TypeVar("T")
+
+# The path of the innermost named group around the running code: "outer/inner".
+_group_path: ContextVar[str] = ContextVar("taskwise_group_path", default="")
+
+# 3.10 only: the message on the CancelledError that a group sends its parent.
+_CANCEL_MESSAGE = "taskwise.TaskGroup: cancelling the group's body"
+
+
+def _is_base_error(exc: BaseException) -> bool:
+    return isinstance(exc, (SystemExit, KeyboardInterrupt))
+
+
+class _Parent:
+    """The task that runs a group's body, and the cancellations the group sends it.
+
+    asyncio's groups count cancellations with ``Task.cancelling()`` and take
+    their own back with ``Task.uncancel()`` (3.11+). On 3.10 tasks have no
+    counter, so the group marks its cancellation with a message and watches
+    for CancelledErrors without it: those come from somebody else.
+    """
+
+    __slots__ = ("outside", "requested", "seen", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.requested = False  # the group has cancelled this task
+        self.seen = False  # a CancelledError reached the group since then
+        self.outside = False  # 3.10: a cancellation that is not the group's
+
+    def cancel(self) -> None:
+        self.requested = True
+        if TASKS_CAN_UNCANCEL:
+            self.task.cancel()
+            return
+        task: Any = self.task  # pragma: no cover - 3.10
+        waiter = task._fut_waiter  # pragma: no cover - 3.10
+        if task._must_cancel or (waiter is not None and waiter.cancelled()):  # pragma: no cover
+            self.outside = True  # somebody cancelled it before us
+        task.cancel(_CANCEL_MESSAGE)  # pragma: no cover - 3.10
+
+    def saw(self, exc: BaseException) -> None:
+        """Note a CancelledError that reached the group."""
+        self.seen = True
+        if not TASKS_CAN_UNCANCEL and not (exc.args and exc.args[0] == _CANCEL_MESSAGE):
+            self.outside = True  # pragma: no cover - 3.10
+
+    def withdraw(self) -> int:
+        """Take back the group's cancellation; return how many others remain."""
+        if TASKS_CAN_UNCANCEL:
+            return self.task.uncancel()
+        return 1 if self.outside else 0  # pragma: no cover - 3.10
+
+    def cancelling(self) -> bool:
+        """Whether a cancellation from outside the group is pending."""
+        if TASKS_CAN_UNCANCEL:
+            return self.task.cancelling() > 0
+        return self.outside  # pragma: no cover - 3.10
+
+    def rearm(self) -> None:
+        """Keep an outside cancellation pending while the group raises its errors."""
+        if TASKS_CAN_UNCANCEL:
+            self.task.uncancel()
+        self.task.cancel()
+
+
+class _TaskView(Set[asyncio.Task[Any]]):
+    """A live, read-only view of a group's running tasks."""
+
+    __slots__ = ("_tasks",)
+
+    def __init__(self, tasks: set[asyncio.Task[Any]]) -> None:
+        self._tasks = tasks
+
+    def __contains__(self, task: object) -> bool:
+        return task in self._tasks
+
+    def __iter__(self) -> Iterator[asyncio.Task[Any]]:
+        return iter(tuple(self._tasks))  # a snapshot: tasks may finish while you iterate
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __repr__(self) -> str:
+        names = ", ".join(sorted(repr(t.get_name()) for t in self._tasks))
+        return f"<running tasks: {names}>"
+
+
+@final
+class TaskGroup:
+    """A named task group with the semantics of :class:`asyncio.TaskGroup` on 3.10-3.14.
+
+    ``async with TaskGroup("crawl") as tg:`` waits for every task spawned in
+    it. The first failure cancels the other tasks and the body, and all
+    failures are raised together as an ``ExceptionGroup``; KeyboardInterrupt
+    and SystemExit propagate bare; cancellation from outside propagates once
+    every child is done. :meth:`cancel` ends the group early without an error.
+
+    Names compose: a child of ``TaskGroup("crawl")`` spawned with
+    ``name="page-1"`` is named ``"crawl/page-1"``, an unnamed one
+    ``"crawl/fetch-3"`` (its coroutine's name and its number in the group),
+    and a group entered inside another group's body or task adds its name to
+    the path: ``"outer/inner/child"``.
+
+    Example::
+
+        async def main() -> None:
+            async with TaskGroup("crawl") as tg:
+                page = tg.spawn(asyncio.sleep(0, "<html>"), name="page-1")
+            assert page.get_name() == "crawl/page-1"
+            assert page.result() == "<html>"
+    """
+
+    __slots__ = (
+        "_aborting",
+        "_all_done",
+        "_base_error",
+        "_cancel_on_enter",
+        "_count",
+        "_entered",
+        "_errors",
+        "_exiting",
+        "_loop",
+        "_name",
+        "_on_done",
+        "_parent",
+        "_prefix",
+        "_tasks",
+        "_token",
+    )
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"TaskGroup(name) takes a str or None, but got {name!r} "
+                f"(a {type(name).__qualname__}). Pass the name as text: TaskGroup({str(name)!r})."
+            )
+        self._name = name
+        self._prefix = ""
+        self._count = 0
+        self._entered = False
+        self._exiting = False
+        self._aborting = False
+        self._cancel_on_enter = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._parent: _Parent | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._errors: list[BaseException] = []
+        self._base_error: BaseException | None = None
+        self._all_done: asyncio.Future[None] | None = None
+        self._token: Token[str] | None = None
+        self._on_done = self._task_done  # bound once, not once per task
+
+    @property
+    def name(self) -> str | None:
+        """The group's own name, as given to the constructor."""
+        return self._name
+
+    @property
+    def tasks(self) -> Set[asyncio.Task[Any]]:
+        """A live view of the group's tasks that are still running."""
+        return _TaskView(self._tasks)
+
+    def __repr__(self) -> str:
+        state = "new"
+        if self._aborting:
+            state = "cancelling"
+        elif self._exiting:
+            state = "exiting"
+        elif self._entered:
+            state = "entered"
+        return f"<TaskGroup {self._name!r} {state} tasks={len(self._tasks)}>"
+
+    async def __aenter__(self) -> TaskGroup:
+        if self._entered:
+            raise RuntimeError(
+                f"{self!r} has already been entered. A TaskGroup runs one `async with` "
+                f"block: create a new TaskGroup(...) for each block."
+            )
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        if task is None:  # pragma: no cover - asyncio always runs coroutines in tasks
+            raise RuntimeError(
+                f"{self!r} must be entered inside an asyncio task, not in a bare coroutine "
+                f"driven by hand: run the code with asyncio.run() or spawn()."
+            )
+        self._loop = loop
+        self._parent = _Parent(task)
+        self._entered = True
+        outer = _group_path.get()
+        path = outer
+        if self._name is not None:
+            path = f"{outer}/{self._name}" if outer else self._name
+            self._token = _group_path.set(path)
+        self._prefix = f"{path}/" if path else ""
+        if self._cancel_on_enter:
+            self.cancel()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if self._token is not None:
+            _group_path.reset(self._token)
+            self._token = None
+        try:
+            return await self._finish(exc_type, exc)
+        finally:
+            # Exceptions hold tracebacks and frames: drop ours to spare the GC cycles.
+            self._parent = None
+            self._errors = []
+            self._base_error = None
+            exc = None
+
+    async def _finish(self, et: type[BaseException] | None, exc: BaseException | None) -> bool:
+        self._exiting = True
+        parent = self._parent
+        loop = self._loop
+        assert parent is not None and loop is not None
+
+        if exc is not None and _is_base_error(exc) and self._base_error is None:
+            self._base_error = exc
+        propagate: BaseException | None = None
+        if et is not None and issubclass(et, asyncio.CancelledError):
+            assert exc is not None
+            propagate = exc
+            parent.saw(exc)
+        if et is not None and not self._aborting:
+            # The body failed, or its task is being cancelled: stop the children.
+            self._abort()
+
+        # Wait for every child. The wait can be cancelled again and again (the
+        # parent task cancelled repeatedly, or by us), hence the loop.
+        pending: BaseException | None = None
+        while self._tasks:
+            if self._all_done is None:
+                self._all_done = loop.create_future()
+            try:
+                await self._all_done
+            except asyncio.CancelledError as cancelled:
+                pending = cancelled
+                parent.saw(cancelled)
+                if not self._aborting:
+                    # The task running the group is cancelled while children run.
+                    propagate = cancelled
+                    self._abort()
+            self._all_done = None
+
+        if self._base_error is not None:
+            # KeyboardInterrupt/SystemExit wins; report the errors it displaces.
+            for error in self._errors:
+                if error is not self._base_error:
+                    loop.call_exception_handler(
+                        {
+                            "message": (
+                                f"{self!r}: a task's exception was not propagated because "
+                                f"the group is closing with {type(self._base_error).__name__}"
+                            ),
+                            "exception": error,
+                            "task_group": self,
+                        }
+                    )
+            raise self._base_error
+
+        if parent.requested:
+            if not parent.seen:
+                # Our cancellation has not reached the task yet: take it now, so
+                # that it does not surface at the task's next await.
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError as cancelled:
+                    pending = cancelled
+                    parent.saw(cancelled)
+            if parent.withdraw() == 0:
+                propagate = None  # the only cancellation was ours
+            elif propagate is None:
+                propagate = pending  # somebody else's: keep it
+
+        if propagate is not None and not self._errors:
+            raise propagate  # cancellation from outside, with nothing else to report
+
+        if et is not None and not issubclass(et, asyncio.CancelledError):
+            assert exc is not None
+            self._errors.append(exc)
+
+        if self._errors:
+            if parent.cancelling():
+                parent.rearm()  # errors first; the outside cancellation stays pending
+            if et is not None and issubclass(et, GeneratorExit) and len(self._errors) == 1:
+                # An async generator closed inside the group: let aclose() see GeneratorExit.
+                assert exc is not None
+                raise exc
+            raise BaseExceptionGroup("unhandled errors in a TaskGroup", self._errors) from None
+        return True  # suppress our own cancellation of the body
+
+    def spawn(
+        self,
+        coro: Coroutine[Any, Any, T],
+        *,
+        name: str | None = None,
+        context: Context | None = None,
+    ) -> asyncio.Task[T]:
+        """Start *coro* as a task in this group, named under the group's name.
+
+        Args:
+            coro: a coroutine object, such as ``fetch(url)``.
+            name: the child's own name; the task is named ``"<group path>/<name>"``.
+                By default ``"<group path>/<coroutine name>-<n>"``.
+            context: the :class:`contextvars.Context` the task runs in (3.11+).
+
+        Returns:
+            The :class:`asyncio.Task`, created by ``loop.create_task()``.
+
+        Raises:
+            TypeError: *coro* is not a coroutine object.
+            RuntimeError: the group is not entered yet, has finished, or is
+                shutting down after a failure or :meth:`cancel`. *coro* is
+                closed in every case.
+
+        Example::
+
+            async with TaskGroup("crawl") as tg:
+                task = tg.spawn(asyncio.sleep(0, 42))
+            assert task.get_name() == "crawl/sleep-1"
+        """
+        if type(coro) is not CoroutineType:
+            coro = coroutine_or_error(coro, "TaskGroup.spawn")
+        if not self._entered or (self._exiting and not self._tasks) or self._aborting:
+            close_quietly(coro)
+            raise RuntimeError(self._closed_message())
+        self._count += 1
+        if name is None:
+            name = f"{self._prefix}{default_name(coro)}-{self._count}"
+        elif self._prefix:
+            name = self._prefix + name
+        loop = self._loop
+        parent = self._parent
+        assert loop is not None and parent is not None
+        try:
+            if context is None:
+                task = loop.create_task(coro, name=name)
+            elif CREATE_TASK_TAKES_CONTEXT:
+                task = loop.create_task(coro, name=name, context=context)  # type: ignore[call-arg,unused-ignore]
+            else:  # pragma: no cover - 3.10
+                raise TypeError(
+                    "TaskGroup.spawn(coro, context=ctx) needs Python 3.11 or later. On 3.10, "
+                    "start the task in a copy of the context: ctx.run(tg.spawn, coro)."
+                )
+        except BaseException:
+            close_quietly(coro)
+            raise
+        add_awaited_by(task, parent.task)
+        # The done-callback is added even to a task that finished eagerly, so
+        # that its failure reaches the group through the usual path.
+        self._tasks.add(task)
+        task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
+        if self._aborting and not task.done():
+            task.cancel()  # an eager child cancelled the group before it joined
+        return task
+
+    def _closed_message(self) -> str:
+        if not self._entered:
+            return (
+                f"{self!r} has not been entered: spawn tasks inside the block, "
+                f"`async with TaskGroup(...) as tg: tg.spawn(coro)`. The coroutine was closed."
+            )
+        if self._aborting:
+            return (
+                f"{self!r} is shutting down (a task failed, the body raised, or cancel() "
+                f"was called) and takes no new tasks. The coroutine was closed."
+            )
+        return (
+            f"{self!r} has finished and takes no new tasks: create a new TaskGroup. "
+            f"The coroutine was closed."
+        )
+
+    def cancel(self) -> None:
+        """End the group early: cancel its tasks and its body, and exit without an error.
+
+        The ``async with`` block then exits normally (unless a task failed, or
+        the body is also cancelled from outside). Callable from the body, from a
+        child, or from anywhere in the loop's thread; before the block is
+        entered it cancels the group on entry; after the group has finished it
+        does nothing. asyncio gains this in Python 3.15; here it works on 3.10+.
+        """
+        if not self._entered:
+            self._cancel_on_enter = True
+            return
+        if self._exiting and not self._tasks:
+            return
+        if not self._aborting:
+            self._abort()
+            parent = self._parent
+            if parent is not None and not parent.requested:
+                parent.cancel()
+
+    def _abort(self) -> None:
+        self._aborting = True
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        parent = self._parent
+        assert parent is not None
+        discard_awaited_by(task, parent.task)
+        if self._all_done is not None and not self._tasks and not self._all_done.done():
+            self._all_done.set_result(None)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        self._errors.append(exc)
+        if _is_base_error(exc) and self._base_error is None:
+            self._base_error = exc
+        if parent.task.done():  # pragma: no cover - defensive, as in asyncio
+            assert self._loop is not None
+            self._loop.call_exception_handler(
+                {
+                    "message": f"{task!r} failed after its group's task {parent.task!r} ended",
+                    "exception": exc,
+                    "task": task,
+                }
+            )
+            return
+        if not self._aborting and not parent.requested:
+            # Interrupt the body (and then tell our cancellation apart in __aexit__).
+            self._abort()
+            parent.cancel()

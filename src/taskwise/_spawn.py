@@ -90,9 +90,7 @@ class _Keeper:
             self.loop.call_soon(self._tick, context=EMPTY_CONTEXT)
         else:
             self.ticking = False
-            global _last
-            if _last is self and not self.running:
-                _last = None  # let a finished loop go
+            self.release()
 
     def on_done(self, task: asyncio.Task[Any]) -> None:
         self.running.discard(task)
@@ -100,6 +98,14 @@ class _Keeper:
             self.settle[0].append(task)
             if not self.ticking:
                 self.start()
+        elif not self.ticking:
+            self.release()
+
+    def release(self) -> None:
+        """With nothing left to keep, stop holding the loop (a finished loop can go)."""
+        global _last
+        if _last is self and not self.running:
+            _last = None
 
     def report(self, task: asyncio.Task[Any]) -> None:
         exc = task.exception()  # marks it retrieved: reported here, and only here

@@ -15,9 +15,12 @@ import os
 import re
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = [
     "RULES",
@@ -441,14 +444,17 @@ class ModuleFacts:
     """What one module's names mean, as far as a single-file static look can tell.
 
     ``imports`` maps a local name to the qualified name it was imported as (only for
-    asyncio, uvloop and taskwise).  ``coroutine_functions`` holds names bound *only* by
-    undecorated ``async def`` anywhere in the module; ``async_methods`` maps a class name
-    (unique in the module) to its undecorated (or static/class) ``async def`` methods that
-    no class in the module also defines as a plain method.  ``bound_names`` is every name the
-    module binds anywhere.
+    asyncio, uvloop and taskwise, imported anywhere in the module); ``toplevel_imports``
+    holds those made at module level (also inside a module-level ``if``/``try``).
+    ``coroutine_functions`` holds names bound *only* by undecorated ``async def`` anywhere in
+    the module; ``async_methods`` maps a class name (unique in the module) to its undecorated
+    (or static/class) ``async def`` methods that no class in the module also defines as a
+    plain method.  ``bound_names`` is every name the
+    module binds anywhere other than by importing asyncio, uvloop or taskwise.
     """
 
     imports: dict[str, str] = field(default_factory=dict)
+    toplevel_imports: dict[str, str] = field(default_factory=dict)
     coroutine_functions: frozenset[str] = frozenset()
     async_methods: dict[str, frozenset[str]] = field(default_factory=dict)
     bound_names: frozenset[str] = frozenset()
@@ -465,8 +471,8 @@ class ModuleFacts:
         return normalize_name(f"{target}.{rest}" if rest else target)
 
     def module_alias(self, module: str) -> str | None:
-        """Return a local name bound to *module* by ``import module [as x]``, if any."""
-        for local, target in sorted(self.imports.items()):
+        """Return a module-level name bound by ``import module [as x]``, if any."""
+        for local, target in sorted(self.toplevel_imports.items()):
             if target == module:
                 return local
         return None
@@ -496,18 +502,20 @@ def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
             for alias in node.names:
                 top = alias.name.split(".")[0]
                 local = alias.asname or top
-                bound.add(local)
                 other_bindings.add(local)
                 if top in _TRACKED_MODULES:
                     imports[local] = alias.name if alias.asname else top
+                else:
+                    bound.add(local)
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             for alias in node.names:
                 local = alias.asname or alias.name
-                bound.add(local)
                 other_bindings.add(local)
                 if node.level == 0 and module.split(".")[0] in _TRACKED_MODULES:
                     imports[local] = f"{module}.{alias.name}"
+                else:
+                    bound.add(local)
         elif isinstance(node, ast.ClassDef):
             bound.add(node.name)
             other_bindings.add(node.name)
@@ -539,10 +547,7 @@ def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
             other_bindings.add(node.arg)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             other_bindings.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-            other_bindings.add(node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
             bound.add(node.name)
             other_bindings.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
@@ -555,13 +560,35 @@ def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
         for name, methods in class_async.items()
         if class_counts[name] == 1
     }
+    toplevel = {
+        local: target
+        for local, target in imports.items()
+        if local in _toplevel_import_names(tree.body)
+    }
     return ModuleFacts(
         imports=imports,
+        toplevel_imports=toplevel,
         coroutine_functions=coroutine_functions,
         async_methods=async_methods,
         bound_names=frozenset(bound),
         suppressions=_suppressions(text) if text else {},
     )
+
+
+def _toplevel_import_names(body: Sequence[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for statement in body:
+        if isinstance(statement, ast.Import):
+            names.update(a.asname or a.name.split(".")[0] for a in statement.names)
+        elif isinstance(statement, ast.ImportFrom):
+            names.update(a.asname or a.name for a in statement.names)
+        elif isinstance(statement, ast.If):
+            names |= _toplevel_import_names(statement.body) & _toplevel_import_names(
+                statement.orelse
+            )
+        elif isinstance(statement, ast.Try):
+            names |= _toplevel_import_names(statement.body)
+    return names
 
 
 def dotted_name(node: ast.expr) -> str | None:
@@ -731,8 +758,7 @@ class _Checker(ast.NodeVisitor):
             self.report(
                 node,
                 "TW205",
-                f"`{spelled}` is deprecated since Python 3.14; use "
-                "`inspect.iscoroutinefunction`",
+                f"`{spelled}` is deprecated since Python 3.14; use `inspect.iscoroutinefunction`",
             )
         elif qualified in REMOVED_APIS:
             self.report(node, "TW206", f"`{spelled}` was {REMOVED_APIS[qualified]}")

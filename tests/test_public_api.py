@@ -1,0 +1,80 @@
+"""The public surface is a contract: exactly these names, each documented with an example."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import pkgutil
+import textwrap
+from typing import Any
+
+import pytest
+
+import taskwise
+
+PUBLIC = ["TaskGroup", "normalize_awaitable", "spawn"]
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    assert sorted(taskwise.__all__) == PUBLIC
+    exported = {name for name in vars(taskwise) if not name.startswith("_")}
+    assert exported == set(PUBLIC)
+
+
+def test_private_modules_declare_all() -> None:
+    for info in pkgutil.iter_modules(taskwise.__path__):
+        if info.name == "__main__":
+            continue
+        try:
+            module = importlib.import_module(f"taskwise.{info.name}")
+        except ModuleNotFoundError as exc:  # pragma: no cover - the test env has the extras
+            assert exc.name == "libcst", exc  # only the codemod's optional extra may be missing
+            continue
+        assert isinstance(getattr(module, "__all__", None), list), module.__name__
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.__all__ names missing {name}"
+
+
+def public_callables() -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for name in PUBLIC:
+        obj = getattr(taskwise, name)
+        items.append((name, obj))
+        if inspect.isclass(obj):
+            for attr, member in vars(obj).items():
+                if not attr.startswith("_"):
+                    items.append((f"{name}.{attr}", member))
+    return items
+
+
+@pytest.mark.parametrize(("name", "obj"), public_callables(), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_public_name_has_a_docstring(name: str, obj: Any) -> None:
+    doc = inspect.getdoc(obj)
+    assert doc, f"{name} has no docstring"
+    assert len(doc.splitlines()[0]) <= 100
+
+
+def examples() -> list[tuple[str, str]]:
+    """The ``Example::`` blocks of the public docstrings."""
+    found = []
+    for name, obj in public_callables():
+        doc = inspect.getdoc(obj) or ""
+        if "Example::" in doc:
+            block = doc.split("Example::", 1)[1]
+            found.append((name, textwrap.dedent(block).strip()))
+    return found
+
+
+def test_the_main_names_have_examples() -> None:
+    assert {name for name, _ in examples()} >= {"spawn", "TaskGroup", "normalize_awaitable", "TaskGroup.spawn"}
+
+
+@pytest.mark.parametrize(("name", "code"), examples(), ids=lambda x: x if "\n" not in x else "")
+def test_docstring_examples_run(name: str, code: str) -> None:
+    namespace: dict[str, Any] = {"asyncio": asyncio, **{n: getattr(taskwise, n) for n in PUBLIC}}
+    if "async def main" not in code:
+        # A fragment of a coroutine body: run it inside one.
+        code = "async def main() -> None:\n" + textwrap.indent(code, "    ")
+    exec(compile(code, f"<example of {name}>", "exec"), namespace)
+    asyncio.run(namespace["main"]())

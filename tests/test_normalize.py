@@ -140,7 +140,9 @@ def test_without_a_running_loop_it_raises_and_closes_the_coroutine() -> None:
     coro = value(1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(RuntimeError, match=r"none is running.*normalize_awaitable\(obj, loop=loop\).*closed"):
+        with pytest.raises(
+            RuntimeError, match=r"none is running.*normalize_awaitable\(obj, loop=loop\).*closed"
+        ):
             normalize_awaitable(coro)
     assert closed(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -169,8 +171,14 @@ def gen() -> Any:
 @pytest.mark.parametrize(
     ("make", "pattern"),
     [
-        pytest.param(lambda: value, r"coroutine function value itself\. Call it: normalize_awaitable\(value\(\.\.\.\)\)", id="coroutine-function"),
-        pytest.param(agen, r"async generator object from agen\(\).*async for", id="async-generator"),
+        pytest.param(
+            lambda: value,
+            r"coroutine function value itself\. Call it: normalize_awaitable\(value\(\.\.\.\)\)",
+            id="coroutine-function",
+        ),
+        pytest.param(
+            agen, r"async generator object from agen\(\).*async for", id="async-generator"
+        ),
         pytest.param(gen, r"generator object from gen\(\).*`async def`", id="generator"),
         pytest.param(lambda: 42, r"got 42 \(a int\).*asyncio\.to_thread", id="value"),
         pytest.param(lambda: None, r"got None", id="None"),

@@ -79,20 +79,23 @@ class _Parent:
     def withdraw(self) -> int:
         """Take back the group's cancellation; return how many others remain."""
         if TASKS_CAN_UNCANCEL:
-            return self.task.uncancel()
+            task: Any = self.task  # typed for 3.10, which has no uncancel()
+            return int(task.uncancel())
         return 1 if self.outside else 0  # pragma: no cover - 3.10
 
     def cancelling(self) -> bool:
         """Whether a cancellation from outside the group is pending."""
         if TASKS_CAN_UNCANCEL:
-            return self.task.cancelling() > 0
+            task: Any = self.task
+            return int(task.cancelling()) > 0
         return self.outside  # pragma: no cover - 3.10
 
     def rearm(self) -> None:
         """Keep an outside cancellation pending while the group raises its errors."""
+        task: Any = self.task
         if TASKS_CAN_UNCANCEL:
-            self.task.uncancel()
-        self.task.cancel()
+            task.uncancel()
+        task.cancel()
 
 
 class _TaskView(Set[asyncio.Task[Any]]):
@@ -388,7 +391,7 @@ class TaskGroup:
         # that its failure reaches the group through the usual path.
         self._tasks.add(task)
         task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
-        if self._aborting and not task.done():
+        if self._shutting_down() and not task.done():
             task.cancel()  # an eager child cancelled the group before it joined
         return task
 
@@ -427,6 +430,10 @@ class TaskGroup:
             parent = self._parent
             if parent is not None and not parent.requested:
                 parent.cancel()
+
+    def _shutting_down(self) -> bool:
+        # A method, not the attribute: an eager child may set it inside create_task().
+        return self._aborting
 
     def _abort(self) -> None:
         self._aborting = True

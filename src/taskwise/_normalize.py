@@ -65,7 +65,7 @@ def normalize_awaitable(
                 f"normalize_awaitable() got {describe(obj)}, which belongs to another event "
                 f"loop than loop={loop!r}. Pass the future's own loop, or leave out loop=."
             )
-        return obj  # type: ignore[return-value]
+        return obj
     if isinstance(obj, concurrent.futures.Future):
         return asyncio.wrap_future(obj, loop=_loop_or_error(loop, obj))
     if isinstance(obj, Coroutine):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXECUTED_DOCS = ["docs/spawn.md", "docs/taskgroup.md", "docs/normalize.md"]
+EXECUTED_DOCS = ["README.md", "docs/spawn.md", "docs/taskgroup.md", "docs/normalize.md"]
 
 
 def python_blocks(path: Path) -> list[str]:

@@ -14,8 +14,11 @@ moves it on:
 
 * tick 1: ``fresh`` -> ``young``. Its first step is queued in this iteration.
 * tick 2: a young task has had its first step. If it is done, it is dropped,
-  or, if it failed, handed to the failure check. Only a task still running gets
-  a done-callback and a place in ``running``.
+  or, if it failed, handed to the failure check; if not, it moves to ``older``.
+* tick 3: an older task has had its second step (most tasks that suspend once,
+  on a lock, a queue or ``sleep(0)``, are done by now) and is dropped or
+  checked likewise. Only a task still running gets a done-callback and a place
+  in ``running``.
 * The failure check waits three ticks, so that a caller who awaits the task,
   or reads its exception after ``asyncio.wait()``, does so first. A failure
   still unretrieved then is reported once through the loop's exception handler,
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from asyncio import events
+from asyncio import tasks as _tasks
 from collections.abc import Coroutine
 from contextvars import Context
 from types import CoroutineType
@@ -49,12 +53,28 @@ _get_running_loop = events._get_running_loop
 class _Keeper:
     """Strong references and failure reports for the tasks spawned on one loop."""
 
-    __slots__ = ("fresh", "loop", "running", "settle", "ticking", "young", "_on_done", "_tick")
+    __slots__ = (
+        "_on_done",
+        "_tick",
+        "direct",
+        "fresh",
+        "loop",
+        "older",
+        "running",
+        "settle",
+        "ticking",
+        "young",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        # The loop's create_task() is asyncio's own: without a task factory (and
+        # outside debug mode) it does nothing but call tasks.Task, so spawn() may
+        # call tasks.Task itself and save a Python frame per task.
+        self.direct = type(loop).create_task is asyncio.BaseEventLoop.create_task
         self.fresh: list[asyncio.Task[Any]] = []
         self.young: list[asyncio.Task[Any]] = []
+        self.older: list[asyncio.Task[Any]] = []
         # Failed tasks waiting for their failure check; settle[0] is the newest.
         self.settle: tuple[list[asyncio.Task[Any]], ...] = ([], [], [])
         self.running: set[asyncio.Task[Any]] = set()
@@ -74,19 +94,32 @@ class _Keeper:
             if getattr(task, "_log_traceback", False):
                 self.report(task)
 
+        older = self.older
         young = self.young
         self.young = self.fresh
         self.fresh = []
-        for task in young:
+        settle = self.settle[0]
+        # Tasks that have had two steps and still run get a done-callback.
+        for task in older:
             if task.done():
                 if getattr(task, "_log_traceback", False):
-                    self.settle[0].append(task)
+                    settle.append(task)
             else:
                 self.running.add(task)
                 task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
+        # Tasks that have had one step and still run get one more look next tick:
+        # a task that suspends once (a lock, a queue, sleep(0)) is done by then,
+        # and a look is far cheaper than the loop handle a done-callback costs.
+        self.older = []
+        for task in young:
+            if task.done():
+                if getattr(task, "_log_traceback", False):
+                    settle.append(task)
+            else:
+                self.older.append(task)
 
         # (An exception handler called above may have spawned more: check fresh too.)
-        if self.young or self.fresh or newest or middle or self.settle[0]:
+        if self.older or self.young or self.fresh or newest or middle or settle:
             self.loop.call_soon(self._tick, context=EMPTY_CONTEXT)
         else:
             self.ticking = False
@@ -178,21 +211,28 @@ def spawn(
     loop = _get_running_loop()
     if loop is None:
         no_running_loop(coro, "spawn")
-    if type(coro) is not CoroutineType:
+    if type(coro) is CoroutineType:
+        if name is None:
+            name = coro.__qualname__
+    else:
         coro = coroutine_or_error(coro, "spawn")
-    if name is None:
-        name = default_name(coro)
+        if name is None:
+            name = default_name(coro)
+    keeper = _last
+    if keeper is None or keeper.loop is not loop:
+        keeper = _keeper_for(loop)
     if eager or context is not None:
         task = _create_task(loop, coro, name, context, eager)
     else:
         try:
-            task = loop.create_task(coro, name=name)
+            if keeper.direct and loop._task_factory is None and not loop._debug:  # type: ignore[attr-defined]
+                # Exactly what BaseEventLoop.create_task() would do here.
+                task = _tasks.Task(coro, loop=loop, name=name)
+            else:
+                task = loop.create_task(coro, name=name)
         except BaseException:
             close_quietly(coro)
             raise
-    keeper = _last
-    if keeper is None or keeper.loop is not loop:
-        keeper = _keeper_for(loop)
     keeper.fresh.append(task)
     if not keeper.ticking:
         keeper.start()

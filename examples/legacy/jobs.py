@@ -1,3 +1,4 @@
+# ruff: noqa: RUF006, UP036  (deliberately legacy code for taskwise audit)
 """A job runner written in the asyncio style of 2016 (Python 3.5 era).
 
 Patterns here: ``ensure_future`` used to schedule coroutines (TW101), a dangling

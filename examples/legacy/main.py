@@ -1,3 +1,4 @@
+# ruff: noqa: UP036  (deliberately legacy code for taskwise audit)
 """Entry point of the legacy example: ``python examples/legacy/main.py``.
 
 Its output is deterministic, so it can be compared before and after

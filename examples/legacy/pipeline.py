@@ -1,3 +1,4 @@
+# ruff: noqa: RUF006  (deliberately legacy code for taskwise audit)
 """A small fan-out pipeline, importing asyncio under an alias.
 
 Patterns here: ``ensure_future`` on coroutines (TW101, rewritten) and on a

@@ -315,17 +315,23 @@ def decode_source(data: bytes) -> tuple[str, str]:
     Returns ``(text, encoding)``; *text* keeps its newlines untouched and has no BOM, and
     ``text.encode(encoding)`` gives the bytes back (``utf-8-sig`` re-adds the BOM).
     """
+    problem: str | None = None
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding), encoding
-    except SyntaxError as exc:  # unknown cookie, or BOM plus a non-UTF-8 cookie
-        raise SourceError(f"cannot decode: {exc.msg}") from None
+    except SyntaxError as exc:  # unknown cookie, BOM plus another cookie, bad first lines
+        problem = f"cannot decode: {exc.msg}"
+        encoding = "utf-8"  # decoding again says which byte is wrong, if that is the problem
+    try:
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise SourceError(
             f"cannot decode: byte {data[exc.start]:#04x} at offset {exc.start} is not valid "
             f"{exc.encoding}; add a PEP 263 coding cookie such as `# -*- coding: latin-1 -*-` "
             "if the file is not UTF-8"
         ) from None
+    if problem is not None:
+        raise SourceError(problem)
+    return text, encoding
 
 
 def read_source(path: Path) -> tuple[str, str]:
@@ -410,7 +416,8 @@ def parse_source(text: str, path: str = "<unknown>") -> ast.Module:
         try:
             return ast.parse(text, filename=path)
         except SyntaxError as exc:
-            raise SourceError(f"syntax error at line {exc.lineno}: {exc.msg}") from None
+            where = f" at line {exc.lineno}" if exc.lineno else ""
+            raise SourceError(f"syntax error{where}: {exc.msg}") from None
         except ValueError as exc:  # null bytes on 3.10-3.11
             raise SourceError(f"cannot parse: {exc}") from None
 
@@ -497,6 +504,13 @@ def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
     class_counts: dict[str, int] = {}
     class_async: dict[str, set[str]] = {}
     plain_methods: set[str] = set()
+    methods_nodes = {
+        id(item)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.AsyncFunctionDef)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -535,7 +549,8 @@ def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
                             plain_methods.add(sub.id)
         elif isinstance(node, ast.AsyncFunctionDef):
             bound.add(node.name)
-            (other_bindings if node.decorator_list else async_defs).add(node.name)
+            if id(node) not in methods_nodes:
+                (other_bindings if node.decorator_list else async_defs).add(node.name)
         elif isinstance(node, ast.FunctionDef):
             bound.add(node.name)
             other_bindings.add(node.name)

@@ -1,0 +1,221 @@
+"""Tests of the ``taskwise`` command line, in-process via ``main(argv)`` plus one subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from taskwise._cli import main
+
+ROOT = Path(__file__).parent.parent
+LEGACY_SOURCE = "import asyncio\n\nasync def f():\n    return asyncio.get_event_loop()\n"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "mod.py").write_text(LEGACY_SOURCE, encoding="utf-8")
+    (tmp_path / "clean.py").write_text("x = 1\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_audit_text_output_and_exit_status(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", str(project)]) == 1
+    out, err = capsys.readouterr()
+    assert (
+        out == f"{project / 'mod.py'}:4:12: TW202 `asyncio.get_event_loop()` inside a "
+        "coroutine; use `asyncio.get_running_loop()`\n"
+    )
+    assert err.startswith("1 problem in 2 files; `taskwise rules CODE` explains")
+
+
+def test_audit_clean_exits_0(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", str(project / "clean.py")]) == 0
+    assert capsys.readouterr() == ("", "0 problems in 1 file\n")
+
+
+def test_audit_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "broken.py").write_text("def (:\n", encoding="utf-8")
+    assert main(["audit", "--format", "json", str(project)]) == 1
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert [f["code"] for f in data["findings"]] == ["TW202"]
+    assert data["errors"][0]["reason"].startswith("syntax error at line 1")
+    assert data["files"] == 3
+    assert "broken.py: cannot audit: syntax error" in err
+
+
+def test_audit_select_and_ignore(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--select", "TW1", str(project)]) == 0
+    assert main(["audit", "--ignore", "tw202,TW1", str(project)]) == 0
+    assert main(["audit", "--select", "TW2", "--select", "TW101", str(project)]) == 1
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit", "--select", "XX9", "."],
+        ["audit"],
+        [],
+        ["audit", "--format", "xml", "."],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "usage: taskwise" in capsys.readouterr().err
+
+
+def test_unknown_selector_message_lists_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["audit", "--ignore", "XX9", "."])
+    assert "'XX9' matches no rule; use a code or a prefix of one (known: TW101" in (
+        capsys.readouterr().err
+    )
+
+
+def test_missing_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", str(tmp_path / "nope")]) == 2
+    assert main(["migrate", str(tmp_path / "nope")]) == 2
+    assert "nope: no such file or directory" in capsys.readouterr().err
+
+
+def test_rules_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "TW102"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("TW102 (dangling-task): ")
+    assert "  why: " in out and "  fix: " in out
+    assert main(["rules"]) == 0
+    assert capsys.readouterr().out.count("  fix: ") >= 10
+
+
+def test_migrate_diff_then_write(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mod = project / "mod.py"
+    assert main(["migrate", str(project)]) == 1
+    out, err = capsys.readouterr()
+    assert "-    return asyncio.get_event_loop()\n+    return asyncio.get_running_loop()\n" in out
+    assert "1 file would be rewritten; rerun with --write to apply, 0 places to review" in err
+    assert mod.read_text(encoding="utf-8") == LEGACY_SOURCE
+    assert main(["migrate", "--write", str(project)]) == 0
+    assert "get_running_loop" in mod.read_text(encoding="utf-8")
+    assert "rewrote 1 file, 0 places to review" in capsys.readouterr().err
+    assert main(["migrate", str(project)]) == 0
+    assert capsys.readouterr() == ("", "nothing to rewrite, 0 places to review\n")
+
+
+def test_migrate_reports_review_and_unparsable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.py").write_text("import asyncio\nasyncio.ensure_future(f())\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text("def (:\n", encoding="utf-8")
+    assert main(["migrate", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "b.py: cannot migrate, left unchanged: syntax error at line 1" in err
+    assert "Needs review (left unchanged; line numbers are before rewriting):" in err
+    assert "a.py:2:1: TW101 `asyncio.ensure_future(f())` not rewritten: the argument is not" in err
+    assert "nothing to rewrite, 2 places to review, 1 file could not be processed" in err
+
+
+def test_migrate_keeps_encoding_bom_and_newlines(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.py"
+    latin.write_bytes(
+        b"# -*- coding: latin-1 -*-\r\nimport asyncio\r\n\r\nasync def f():\r\n"
+        b"    s = '\xe9t\xe9'\r\n    return asyncio.get_event_loop()\r\n"
+    )
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(
+        b"\xef\xbb\xbffrom asyncio import ensure_future\n\nasync def g():\n    pass\n\n"
+        b"async def f():\n    return ensure_future(g())  # caf\xc3\xa9\n"
+    )
+    assert main(["migrate", "--write", str(tmp_path)]) == 0
+    assert latin.read_bytes() == (
+        b"# -*- coding: latin-1 -*-\r\nimport asyncio\r\n\r\nasync def f():\r\n"
+        b"    s = '\xe9t\xe9'\r\n    return asyncio.get_running_loop()\r\n"
+    )
+    assert bom.read_bytes() == (
+        b"\xef\xbb\xbffrom asyncio import create_task\n\nasync def g():\n    pass\n\n"
+        b"async def f():\n    return create_task(g())  # caf\xc3\xa9\n"
+    )
+
+
+def test_migrate_write_failure_is_reported(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(src: str, dst: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    assert main(["migrate", "--write", str(project)]) == 1
+    assert "mod.py: cannot write, left unchanged: [Errno 13] Permission denied" in (
+        capsys.readouterr().err
+    )
+    assert (project / "mod.py").read_text(encoding="utf-8") == LEGACY_SOURCE
+
+
+def _forget_migrate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import taskwise
+
+    monkeypatch.delitem(sys.modules, "taskwise._migrate", raising=False)
+    monkeypatch.delattr(taskwise, "_migrate", raising=False)
+
+
+def test_migrate_without_libcst_explains_the_extra(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _forget_migrate(monkeypatch)
+    monkeypatch.setitem(sys.modules, "libcst", None)
+    assert main(["migrate", str(project)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "pip install 'taskwise[migrate]'" in err
+    assert "Traceback" not in err
+    assert main(["audit", str(project / "clean.py")]) == 0
+
+
+def test_other_import_errors_are_not_hidden(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _forget_migrate(monkeypatch)
+    monkeypatch.setitem(sys.modules, "difflib", None)
+    with pytest.raises(ImportError, match="difflib"):
+        main(["migrate", str(project)])
+
+
+def test_python_dash_m_taskwise(project: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "taskwise", "audit", str(project)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "TW202" in done.stdout
+
+
+def test_audit_does_not_import_libcst_and_taskwise_does_not_import_the_cli(project: Path) -> None:
+    code = (
+        "import sys, taskwise\n"
+        "assert 'taskwise._cli' not in sys.modules, 'import taskwise imported the CLI'\n"
+        "from taskwise._cli import main\n"
+        f"assert main(['audit', {str(project)!r}]) == 1\n"
+        "assert not [m for m in sys.modules if m.startswith('libcst')], 'audit imported libcst'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -15,6 +15,7 @@ from collections.abc import Coroutine, Iterator, Set
 from contextvars import Context, ContextVar, Token
 from types import CoroutineType, TracebackType
 from typing import Any, TypeVar, final
+from weakref import WeakKeyDictionary
 
 from ._checks import close_quietly, coroutine_or_error
 from ._compat import (
@@ -37,6 +38,9 @@ _group_path: ContextVar[str] = ContextVar("taskwise_group_path", default="")
 # 3.10 only: the message on the CancelledError that a group sends its parent.
 _CANCEL_MESSAGE = "taskwise.TaskGroup: cancelling the group's body"
 
+# 3.10 only: how many cancellations groups have sent each task and not taken back.
+_group_cancels: WeakKeyDictionary[asyncio.Task[Any], int] = WeakKeyDictionary()
+
 
 def _is_base_error(exc: BaseException) -> bool:
     return isinstance(exc, (SystemExit, KeyboardInterrupt))
@@ -47,8 +51,9 @@ class _Parent:
 
     asyncio's groups count cancellations with ``Task.cancelling()`` and take
     their own back with ``Task.uncancel()`` (3.11+). On 3.10 tasks have no
-    counter, so the group marks its cancellation with a message and watches
-    for CancelledErrors without it: those come from somebody else.
+    counter: the groups count the cancellations they send each task in
+    ``_group_cancels`` and mark them with a message; a CancelledError (or a
+    pending cancellation) with another message comes from somebody else.
     """
 
     __slots__ = ("outside", "requested", "seen", "task")
@@ -57,45 +62,64 @@ class _Parent:
         self.task = task
         self.requested = False  # the group has cancelled this task
         self.seen = False  # a CancelledError reached the group since then
-        self.outside = False  # 3.10: a cancellation that is not the group's
+        self.outside = False  # 3.10: a cancellation that is not a group's
 
     def cancel(self) -> None:
         self.requested = True
+        task: Any = self.task
         if TASKS_CAN_UNCANCEL:
-            self.task.cancel()
+            task.cancel()
             return
-        task: Any = self.task  # pragma: no cover - 3.10
-        waiter = task._fut_waiter  # pragma: no cover - 3.10
-        if task._must_cancel or (waiter is not None and waiter.cancelled()):  # pragma: no cover
-            self.outside = True  # somebody cancelled it before us
-        task.cancel(_CANCEL_MESSAGE)  # pragma: no cover - 3.10
+        # 3.10: a cancellation already pending is somebody else's unless a
+        # group sent it. Two requests merge into one CancelledError, so whoever
+        # comes second overwrites the message: ours is set on the task, and
+        # saw() checks that nobody has replaced it.
+        waiter = task._fut_waiter
+        if task._must_cancel:
+            if task._cancel_message != _CANCEL_MESSAGE:
+                self.outside = True
+        elif waiter is not None and waiter.cancelled():
+            if getattr(waiter, "_cancel_message", None) != _CANCEL_MESSAGE:
+                self.outside = True
+        _group_cancels[task] = _group_cancels.get(task, 0) + 1
+        task.cancel(_CANCEL_MESSAGE)
+        task._cancel_message = _CANCEL_MESSAGE
 
     def saw(self, exc: BaseException) -> None:
         """Note a CancelledError that reached the group."""
         self.seen = True
-        if not TASKS_CAN_UNCANCEL and not (exc.args and exc.args[0] == _CANCEL_MESSAGE):
-            self.outside = True  # pragma: no cover - 3.10
+        if TASKS_CAN_UNCANCEL:
+            return
+        if not (exc.args and exc.args[0] == _CANCEL_MESSAGE):
+            self.outside = True  # 3.10: not a group's
+        elif self.requested and getattr(self.task, "_cancel_message", None) != _CANCEL_MESSAGE:
+            self.outside = True  # 3.10: somebody cancelled the task after us
 
     def withdraw(self) -> int:
         """Take back the group's cancellation; return how many others remain."""
+        task: Any = self.task
         if TASKS_CAN_UNCANCEL:
-            task: Any = self.task  # typed for 3.10, which has no uncancel()
             return int(task.uncancel())
-        return 1 if self.outside else 0  # pragma: no cover - 3.10
+        others = _group_cancels.pop(task, 1) - 1  # 3.10
+        if others:
+            _group_cancels[task] = others
+        return others + self.outside
 
     def cancelling(self) -> bool:
-        """Whether a cancellation from outside the group is pending."""
+        """Whether another cancellation (from outside, or another group's) is pending."""
+        task: Any = self.task
         if TASKS_CAN_UNCANCEL:
-            task: Any = self.task
             return int(task.cancelling()) > 0
-        return self.outside  # pragma: no cover - 3.10
+        return self.outside or task in _group_cancels  # 3.10
 
     def rearm(self) -> None:
-        """Keep an outside cancellation pending while the group raises its errors."""
+        """Keep another cancellation pending while the group raises its errors."""
         task: Any = self.task
         if TASKS_CAN_UNCANCEL:
             task.uncancel()
-        task.cancel()
+            task.cancel()
+        else:  # 3.10: an outside one must still look like one to the other groups
+            task.cancel(None if self.outside else _CANCEL_MESSAGE)
 
 
 class _TaskView(Set[asyncio.Task[Any]]):
@@ -240,95 +264,113 @@ class TaskGroup:
         if self._token is not None:
             _group_path.reset(self._token)
             self._token = None
+        error: BaseException | None = None
         try:
-            return await self._finish(exc_type, exc)
+            error = await self._finish(exc_type, exc)
+            if error is None:
+                return True  # suppress our own cancellation of the body
+            raise error
         finally:
-            # Exceptions hold tracebacks and frames: drop ours to spare the GC cycles.
+            # The raised exception's traceback keeps this frame, and exceptions
+            # hold frames: drop every reference to one, to create no cycles.
             self._parent = None
             self._errors = []
             self._base_error = None
-            exc = None
+            exc = error = tb = None
 
-    async def _finish(self, et: type[BaseException] | None, exc: BaseException | None) -> bool:
-        self._exiting = True
-        parent = self._parent
-        loop = self._loop
-        assert parent is not None and loop is not None
+    async def _finish(
+        self, et: type[BaseException] | None, exc: BaseException | None
+    ) -> BaseException | None:
+        """Wait for the children; return what the block should raise, if anything.
 
-        if exc is not None and _is_base_error(exc) and self._base_error is None:
-            self._base_error = exc
-        propagate: BaseException | None = None
-        if et is not None and issubclass(et, asyncio.CancelledError):
-            assert exc is not None
-            propagate = exc
-            parent.saw(exc)
-        if et is not None and not self._aborting:
-            # The body failed, or its task is being cancelled: stop the children.
-            self._abort()
+        It returns rather than raises, so that no traceback holds its frame
+        (and with it the body's exception and the parent task).
+        """
+        try:
+            self._exiting = True
+            parent = self._parent
+            loop = self._loop
+            assert parent is not None and loop is not None
 
-        # Wait for every child. The wait can be cancelled again and again (the
-        # parent task cancelled repeatedly, or by us), hence the loop.
-        pending: BaseException | None = None
-        while self._tasks:
-            if self._all_done is None:
-                self._all_done = loop.create_future()
-            try:
-                await self._all_done
-            except asyncio.CancelledError as cancelled:
-                pending = cancelled
-                parent.saw(cancelled)
-                if not self._aborting:
-                    # The task running the group is cancelled while children run.
-                    propagate = cancelled
-                    self._abort()
-            self._all_done = None
+            if exc is not None and _is_base_error(exc) and self._base_error is None:
+                self._base_error = exc
+            propagate: BaseException | None = None
+            if et is not None and issubclass(et, asyncio.CancelledError):
+                assert exc is not None
+                propagate = exc
+                parent.saw(exc)
+            if et is not None and not self._aborting:
+                # The body failed, or its task is being cancelled: stop the children.
+                self._abort()
 
-        if self._base_error is not None:
-            # KeyboardInterrupt/SystemExit wins; report the errors it displaces.
-            for error in self._errors:
-                if error is not self._base_error:
-                    loop.call_exception_handler(
-                        {
-                            "message": (
-                                f"{self!r}: a task's exception was not propagated because "
-                                f"the group is closing with {type(self._base_error).__name__}"
-                            ),
-                            "exception": error,
-                            "task_group": self,
-                        }
-                    )
-            raise self._base_error
-
-        if parent.requested:
-            if not parent.seen:
-                # Our cancellation has not reached the task yet: take it now, so
-                # that it does not surface at the task's next await.
+            # Wait for every child. The wait can be cancelled again and again (the
+            # parent task cancelled repeatedly, or by us), hence the loop.
+            pending: BaseException | None = None
+            while self._tasks:
+                if self._all_done is None:
+                    self._all_done = loop.create_future()
                 try:
-                    await asyncio.sleep(0)
+                    await self._all_done
                 except asyncio.CancelledError as cancelled:
                     pending = cancelled
                     parent.saw(cancelled)
-            if parent.withdraw() == 0:
-                propagate = None  # the only cancellation was ours
-            elif propagate is None:
-                propagate = pending  # somebody else's: keep it
+                    if not self._aborting:
+                        # The task running the group is cancelled while children run.
+                        propagate = cancelled
+                        self._abort()
+                self._all_done = None
 
-        if propagate is not None and not self._errors:
-            raise propagate  # cancellation from outside, with nothing else to report
+            if self._base_error is not None:
+                # KeyboardInterrupt/SystemExit wins; report the errors it displaces.
+                for error in self._errors:
+                    if error is not self._base_error:
+                        loop.call_exception_handler(
+                            {
+                                "message": (
+                                    f"{self!r}: a task's exception was not propagated because "
+                                    f"the group is closing with {type(self._base_error).__name__}"
+                                ),
+                                "exception": error,
+                                "task_group": self,
+                            }
+                        )
+                return self._base_error
 
-        if et is not None and not issubclass(et, asyncio.CancelledError):
-            assert exc is not None
-            self._errors.append(exc)
+            if parent.requested:
+                if not parent.seen:
+                    # Our cancellation has not reached the task yet: take it now, so
+                    # that it does not surface at the task's next await.
+                    try:
+                        await asyncio.sleep(0)
+                    except asyncio.CancelledError as cancelled:
+                        pending = cancelled
+                        parent.saw(cancelled)
+                if parent.withdraw() == 0:
+                    propagate = None  # the only cancellation was ours
+                elif propagate is None:
+                    propagate = pending  # somebody else's: keep it
 
-        if self._errors:
-            if parent.cancelling():
-                parent.rearm()  # errors first; the outside cancellation stays pending
-            if et is not None and issubclass(et, GeneratorExit) and len(self._errors) == 1:
-                # An async generator closed inside the group: let aclose() see GeneratorExit.
+            if propagate is not None and not self._errors:
+                return propagate  # cancellation from outside, with nothing else to report
+
+            if et is not None and not issubclass(et, asyncio.CancelledError):
                 assert exc is not None
-                raise exc
-            raise BaseExceptionGroup("unhandled errors in a TaskGroup", self._errors) from None
-        return True  # suppress our own cancellation of the body
+                self._errors.append(exc)
+
+            if self._errors:
+                if parent.cancelling():
+                    parent.rearm()  # errors first; the outside cancellation stays pending
+                if et is not None and issubclass(et, GeneratorExit) and len(self._errors) == 1:
+                    # An async generator closed inside the group: let aclose() see GeneratorExit.
+                    assert exc is not None
+                    return exc
+                errors = BaseExceptionGroup("unhandled errors in a TaskGroup", self._errors)
+                errors.__suppress_context__ = True  # as `raise ... from None`
+                return errors
+            return None
+        finally:
+            # A CancelledError caught here has this frame in its traceback.
+            exc = propagate = pending = error = errors = None
 
     def spawn(
         self,
@@ -393,7 +435,12 @@ class TaskGroup:
         task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
         if self._shutting_down() and not task.done():
             task.cancel()  # an eager child cancelled the group before it joined
-        return task
+        try:
+            return task
+        finally:
+            # An eager child that failed holds this frame through its traceback
+            # (frames keep their callers): do not let the frame hold the task.
+            del task
 
     def _closed_message(self) -> str:
         if not self._entered:

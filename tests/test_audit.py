@@ -235,3 +235,35 @@ def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(Path, "read_bytes", refuse)
     report = audit_paths([path])
     assert report.errors[0].reason == "cannot read: Permission denied"
+
+
+def test_facts_see_every_kind_of_binding() -> None:
+    text = (
+        "from os import path\n"
+        "def f(x) -> int:\n    global g\n    return 1\n"
+        "try:\n    pass\nexcept E as err:\n    pass\n"
+        "match v:\n    case {'k': 1, **rest}:\n        pass\n    case [*others]:\n        pass\n"
+        "async def g(): pass\nasync def err(): pass\nasync def rest(): pass\n"
+    )
+    _, facts = _audit.analyse_source(text)
+    assert {"path", "f", "x", "err", "rest", "others"} <= facts.bound_names
+    assert facts.coroutine_functions == frozenset()
+
+
+def test_receivers_that_are_not_loops_and_other_keywords() -> None:
+    text = (
+        "import asyncio\n"
+        "async def f(xs) -> None:\n"
+        "    xs[0].create_task(g())\n"
+        "    await asyncio.sleep(1, result=2)\n"
+    )
+    assert audit_source(text) == []
+
+
+def test_null_bytes_value_error_on_older_pythons(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise ValueError("source code string cannot contain null bytes")
+
+    monkeypatch.setattr(_audit.ast, "parse", refuse)
+    with pytest.raises(SourceError, match="cannot parse: source code string cannot contain null"):
+        _audit.parse_source("x = 1\n")

@@ -219,3 +219,23 @@ def test_audit_does_not_import_libcst_and_taskwise_does_not_import_the_cli(proje
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_audit_text_summary_counts_unreadable_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
+    assert main(["audit", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.endswith("0 problems in 1 file (1 could not be audited)\n")
+
+
+def test_dunder_main_in_process(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["taskwise", "audit", str(project / "clean.py")])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("taskwise", run_name="__main__", alter_sys=False)
+    assert exc.value.code == 0
+    capsys.readouterr()

@@ -286,7 +286,7 @@ class TaskCreationCodemod(VisitorBasedCodemodCommand):
         self.fixed.add(key)
         self._drop_import(original.func)
         if id(original) in self.dangling:
-            self.reasons[self._key(original, "TW102")] = _DANGLING_HINT
+            self.reasons.setdefault(self._key(original, "TW102"), _DANGLING_HINT)
         return updated.with_changes(func=func, args=[argument])
 
     def _get_event_loop(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:

@@ -11,7 +11,7 @@ version is how the group takes back the cancellation it sent its parent task:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator, Set
+from collections.abc import Coroutine, Iterable, Iterator, Set
 from contextvars import Context, ContextVar, Token
 from types import CoroutineType, TracebackType
 from typing import Any, TypeVar, final
@@ -142,6 +142,12 @@ class _TaskView(Set[asyncio.Task[Any]]):
     def __repr__(self) -> str:
         names = ", ".join(sorted(repr(t.get_name()) for t in self._tasks))
         return f"<running tasks: {names}>"
+
+    @classmethod
+    def _from_iterable(cls, tasks: Iterable[asyncio.Task[Any]]) -> frozenset[asyncio.Task[Any]]:
+        # What the Set operators (&, |, -, ^) build their results with: a plain
+        # frozenset, not another view.
+        return frozenset(tasks)
 
 
 @final
@@ -411,7 +417,7 @@ class TaskGroup:
         if name is None:
             name = f"{self._prefix}{default_name(coro)}-{self._count}"
         elif self._prefix:
-            name = self._prefix + name
+            name = self._prefix + str(name)  # any object, as asyncio's Task(name=) takes
         loop = self._loop
         parent = self._parent
         assert loop is not None and parent is not None

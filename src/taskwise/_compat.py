@@ -10,13 +10,27 @@ import asyncio
 import contextvars
 import inspect
 import sys
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 if sys.version_info >= (3, 11):  # pragma: no cover - one branch per version
     from builtins import BaseExceptionGroup
 else:  # pragma: no cover - exception groups are a backport on 3.10
-    from exceptiongroup import BaseExceptionGroup
+    if TYPE_CHECKING:
+        import exceptiongroup
+
+    def BaseExceptionGroup(  # stands in for the class, where groups are made
+        message: str, exceptions: Sequence[BaseException]
+    ) -> exceptiongroup.BaseExceptionGroup[BaseException]:
+        """Make an exception group with the backport, imported on first use.
+
+        The backport and the typing_extensions it imports take ~7 ms to import,
+        more than asyncio's share of taskwise; only a failing group needs them.
+        """
+        from exceptiongroup import BaseExceptionGroup as backport
+
+        return backport(message, exceptions)
+
 
 __all__ = [
     "CREATE_TASK_TAKES_CONTEXT",
@@ -24,6 +38,7 @@ __all__ = [
     "EMPTY_CONTEXT",
     "TASKS_CAN_UNCANCEL",
     "TASK_TAKES_EAGER_START",
+    "TRACKS_AWAITED_BY",
     "BaseExceptionGroup",
     "add_awaited_by",
     "discard_awaited_by",
@@ -61,6 +76,10 @@ def _create_task_forwards_keywords() -> bool:
 CREATE_TASK_TAKES_EAGER_START: Final = TASK_TAKES_EAGER_START and _create_task_forwards_keywords()
 
 _noop: Callable[..., None] = lambda *_: None  # noqa: E731
+
+#: 3.14+ call-graph introspection (``asyncio.capture_call_graph``). Without it
+#: the two functions below do nothing, and hot paths skip calling them.
+TRACKS_AWAITED_BY: Final = hasattr(asyncio.futures, "future_add_to_awaited_by")
 
 #: 3.14+ call-graph introspection: record which task awaits a group's children.
 add_awaited_by: Callable[[Any, Any], None] = getattr(

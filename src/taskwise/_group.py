@@ -11,6 +11,7 @@ version is how the group takes back the cancellation it sent its parent task:
 from __future__ import annotations
 
 import asyncio
+from asyncio import tasks as _tasks
 from collections.abc import Coroutine, Iterable, Iterator, Set
 from contextvars import Context, ContextVar, Token
 from types import CoroutineType, TracebackType
@@ -22,11 +23,12 @@ from ._compat import (
     CREATE_TASK_TAKES_CONTEXT,
     EMPTY_CONTEXT,
     TASKS_CAN_UNCANCEL,
+    TRACKS_AWAITED_BY,
     BaseExceptionGroup,
     add_awaited_by,
     discard_awaited_by,
 )
-from ._spawn import default_name
+from ._spawn import BASE_CREATE_TASK, default_name
 
 __all__ = ["TaskGroup"]
 
@@ -415,7 +417,8 @@ class TaskGroup:
             raise RuntimeError(self._closed_message())
         self._count += 1
         if name is None:
-            name = f"{self._prefix}{default_name(coro)}-{self._count}"
+            own = coro.__qualname__ if type(coro) is CoroutineType else default_name(coro)
+            name = f"{self._prefix}{own}-{self._count}"
         elif self._prefix:
             name = self._prefix + str(name)  # any object, as asyncio's Task(name=) takes
         loop = self._loop
@@ -423,7 +426,15 @@ class TaskGroup:
         assert loop is not None and parent is not None
         try:
             if context is None:
-                task = loop.create_task(coro, name=name)
+                if (
+                    type(loop).create_task is BASE_CREATE_TASK
+                    and loop._task_factory is None  # type: ignore[attr-defined]
+                    and not loop._debug  # type: ignore[attr-defined]
+                ):
+                    # Exactly what asyncio's create_task() would do here, a frame cheaper.
+                    task = _tasks.Task(coro, loop=loop, name=name)
+                else:
+                    task = loop.create_task(coro, name=name)
             elif CREATE_TASK_TAKES_CONTEXT:
                 task = loop.create_task(coro, name=name, context=context)  # type: ignore[call-arg,unused-ignore]
             else:  # pragma: no cover - 3.10
@@ -434,9 +445,14 @@ class TaskGroup:
         except BaseException:
             close_quietly(coro)
             raise
-        add_awaited_by(task, parent.task)
-        # The done-callback is added even to a task that finished eagerly, so
-        # that its failure reaches the group through the usual path.
+        if task.done() and not task.cancelled() and task.exception() is None:
+            # Finished in an eager first step, and well: nothing to wait for or
+            # report, as _task_done() would conclude, without a loop handle.
+            return task
+        if TRACKS_AWAITED_BY:
+            add_awaited_by(task, parent.task)
+        # The done-callback is added even to a task that failed or was cancelled
+        # eagerly, so that this reaches the group through the usual path.
         self._tasks.add(task)
         task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
         if self._shutting_down() and not task.done():
@@ -498,7 +514,8 @@ class TaskGroup:
         self._tasks.discard(task)
         parent = self._parent
         assert parent is not None
-        discard_awaited_by(task, parent.task)
+        if TRACKS_AWAITED_BY:
+            discard_awaited_by(task, parent.task)
         if self._all_done is not None and not self._tasks and not self._all_done.done():
             self._all_done.set_result(None)
         if task.cancelled():

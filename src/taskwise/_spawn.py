@@ -49,6 +49,10 @@ T = TypeVar("T")
 
 _get_running_loop = events._get_running_loop
 
+#: asyncio's own ``loop.create_task()``. On a loop that has it, no task factory
+#: and debug mode off, it only calls ``tasks.Task(coro, loop=loop, name=name)``.
+BASE_CREATE_TASK = asyncio.BaseEventLoop.create_task
+
 
 class _Keeper:
     """Strong references and failure reports for the tasks spawned on one loop."""
@@ -71,7 +75,7 @@ class _Keeper:
         # The loop's create_task() is asyncio's own: without a task factory (and
         # outside debug mode) it does nothing but call tasks.Task, so spawn() may
         # call tasks.Task itself and save a Python frame per task.
-        self.direct = type(loop).create_task is asyncio.BaseEventLoop.create_task
+        self.direct = type(loop).create_task is BASE_CREATE_TASK
         self.fresh: list[asyncio.Task[Any]] = []
         self.young: list[asyncio.Task[Any]] = []
         self.older: list[asyncio.Task[Any]] = []

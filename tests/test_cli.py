@@ -239,3 +239,13 @@ def test_dunder_main_in_process(
         runpy.run_module("taskwise", run_name="__main__", alter_sys=False)
     assert exc.value.code == 0
     capsys.readouterr()
+
+
+def test_the_console_script_is_installed() -> None:
+    # The `taskwise` entry point from pyproject.toml, beside the interpreter running the tests.
+    script = Path(sys.executable).with_name("taskwise")
+    if not script.exists():  # pragma: no cover - a source checkout without an install
+        pytest.skip("taskwise is not installed as a package in this environment")
+    done = subprocess.run([str(script), "rules"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "TW101" in done.stdout

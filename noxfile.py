@@ -51,3 +51,54 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     for target in ("3.10", "3.13"):  # version branches are checked both ways
         session.run("mypy", "--python-version", target)
+
+
+@nox.session(python=PYTHONS)
+def typing(session: nox.Session) -> None:
+    """The shipped stubs, checked as users see them: through a wheel built here.
+
+    Every leg runs stubtest (the stubs against this Python's runtime). The last leg also
+    type-checks the stubs themselves, runs the type tests (tests/typing, copied outside the
+    repository, so only the installed wheel is seen) under mypy, pyright and basedpyright for
+    Python 3.10 and 3.13, and requires 100% type completeness from pyright --verifytypes.
+    """
+    import shutil
+    from pathlib import Path
+
+    root = Path.cwd()
+    tmp = Path(session.create_tmp()).resolve()
+    dist = tmp / "dist"
+    shutil.rmtree(dist, ignore_errors=True)  # never install a wheel left by an earlier run
+    session.install("hatchling>=1.26")
+    session.run("hatchling", "build", "--target", "wheel", "--directory", str(dist))
+    (wheel,) = dist.glob("taskwise-*.whl")
+    last = session.python == PYTHONS[-1]
+    tools = group("typing") if last else [r for r in group("typing") if r.startswith("mypy")]
+    # The version number does not change between builds: force the fresh wheel in.
+    force = "--reinstall-package=taskwise" if session.venv_backend == "uv" else "--force-reinstall"
+    # [migrate]: stubtest imports every module, the codemod's too.
+    session.install(force, f"taskwise[migrate] @ {wheel.as_uri()}", *tools)
+
+    env = {"PYRIGHT_PYTHON_IGNORE_WARNINGS": "1", "MYPY_CACHE_DIR": str(tmp / "mypy-cache")}
+    allowlist = root / "stubs" / "stubtest-allowlist.txt"
+    with session.chdir(tmp):  # away from src/: only the installed wheel is importable
+        session.run(
+            "python", "-m", "mypy.stubtest", "taskwise", "--allowlist", str(allowlist), env=env
+        )
+    if not last:
+        return
+
+    with session.chdir(root / "stubs"):  # the stubs themselves, strict
+        for target in ("3.10", "3.13"):
+            session.run("mypy", "--strict", "--python-version", target, "-p", "taskwise", env=env)
+            session.run("pyright", "--pythonversion", target, env=env)
+
+    work = tmp / "typing-tests"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(root / "tests" / "typing", work)
+    with session.chdir(work):  # a user's project: its own configs, no src/ in sight
+        for target in ("3.10", "3.13"):
+            session.run("mypy", "--python-version", target, ".", env=env)
+            session.run("pyright", "--pythonversion", target, env=env)
+            session.run("basedpyright", "--pythonversion", target, env=env)
+        session.run("pyright", "--verifytypes", "taskwise", "--ignoreexternal", env=env)

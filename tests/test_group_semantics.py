@@ -869,6 +869,8 @@ def test_base_error_from_a_child_propagates_bare(base: type[BaseException]) -> N
         assert not main.done()  # the loop stopped; the group has not finished yet
         with pytest.raises(base):
             loop.run_until_complete(main)
+        assert main.done()
+        assert type(main.exception()) is base  # retrieved: nothing is logged at exit
     finally:
         loop.close()
     assert [type(e) for e in outcome] == [base]
@@ -1213,3 +1215,75 @@ async def test_no_reference_to_a_base_error() -> None:
             exc = e
         assert exc is not None
         assert other_referrers(exc) == []
+
+
+# --- Two cancellations of one task in one step (3.10 has no counter for them) ---------
+
+
+async def test_two_groups_cancel_their_task_in_the_same_step() -> None:
+    """The outer group cancels the task, then the inner one, before it runs: both take theirs back."""
+
+    async def runner() -> None:
+        async with TaskGroup() as outer:
+            outer.spawn(crash(0.01, ValueError))
+            async with TaskGroup() as inner:
+                inner.spawn(crash(0.01, KeyError))
+                await asyncio.sleep(LONG)
+
+    with pytest.raises(ExceptionGroup) as info:
+        await asyncio.create_task(runner())
+    assert error_types(info.value) == {ValueError, ExceptionGroup}
+    nested = [e for e in info.value.exceptions if isinstance(e, ExceptionGroup)]
+    assert error_types(nested[0]) == {KeyError}
+    if HAS_CANCELLING:
+        assert cancelling(this_task()) == 0
+    assert not await cancel_is_pending()
+
+
+async def test_outside_cancel_of_a_busy_task_then_the_groups_own() -> None:
+    """Cancelled from outside while it is ready to run (no future awaited), then by cancel()."""
+    box: list[TaskGroup] = []
+    spinning = asyncio.Event()
+
+    async def runner() -> None:
+        async with TaskGroup() as tg:
+            box.append(tg)
+            while True:
+                spinning.set()
+                await asyncio.sleep(0)
+
+    r = asyncio.create_task(runner())
+    await spinning.wait()
+    r.cancel()
+    box[0].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await r
+
+
+async def test_child_failing_after_its_groups_task_ended_is_reported() -> None:
+    """The group's task finished without leaving the block: the failure goes to the loop's handler."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    old = loop.get_exception_handler()
+
+    async def agen() -> AsyncIterator[int]:
+        async with TaskGroup("held") as tg:
+            tg.spawn(crash(0.01, MyExc), name="late")
+            yield 1
+
+    async def consumer() -> AsyncIterator[int]:
+        gen = agen()
+        await gen.__anext__()
+        return gen  # this task ends with the group still open
+
+    loop.set_exception_handler(lambda _, ctx: reported.append(ctx))
+    try:
+        gen = await asyncio.create_task(consumer())  # type: ignore[arg-type]
+        await asyncio.sleep(0.03)
+        assert [type(ctx["exception"]) for ctx in reported] == [MyExc]
+        assert "failed after its group's task" in reported[0]["message"]
+        assert reported[0]["task"].get_name() == "held/late"
+        with pytest.raises(BaseExceptionGroup):
+            await gen.aclose()  # the failure is also raised when the block is finally left
+    finally:
+        loop.set_exception_handler(old)

@@ -245,7 +245,7 @@ class TaskGroup:
             )
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
-        if task is None:  # pragma: no cover - asyncio always runs coroutines in tasks
+        if task is None:  # a coroutine driven by hand, or from a callback
             raise RuntimeError(
                 f"{self!r} must be entered inside an asyncio task, not in a bare coroutine "
                 f"driven by hand: run the code with asyncio.run() or spawn()."
@@ -269,9 +269,15 @@ class TaskGroup:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        if self._token is not None:
-            _group_path.reset(self._token)
-            self._token = None
+        token, self._token = self._token, None
+        if token is not None:
+            try:
+                _group_path.reset(token)
+            except ValueError:
+                # Left in another context than it was entered in: an async
+                # generator holding the group, closed by another task. Our
+                # path was never set in this context: nothing to restore.
+                pass
         error: BaseException | None = None
         try:
             error = await self._finish(exc_type, exc)
@@ -315,8 +321,7 @@ class TaskGroup:
             # parent task cancelled repeatedly, or by us), hence the loop.
             pending: BaseException | None = None
             while self._tasks:
-                if self._all_done is None:
-                    self._all_done = loop.create_future()
+                self._all_done = loop.create_future()
                 try:
                     await self._all_done
                 except asyncio.CancelledError as cancelled:
@@ -437,7 +442,7 @@ class TaskGroup:
                     task = loop.create_task(coro, name=name)
             elif CREATE_TASK_TAKES_CONTEXT:
                 task = loop.create_task(coro, name=name, context=context)  # type: ignore[call-arg,unused-ignore]
-            else:  # pragma: no cover - 3.10
+            else:  # 3.10
                 raise TypeError(
                     "TaskGroup.spawn(coro, context=ctx) needs Python 3.11 or later. On 3.10, "
                     "start the task in a copy of the context: ctx.run(tg.spawn, coro)."
@@ -497,8 +502,8 @@ class TaskGroup:
         if not self._aborting:
             self._abort()
             parent = self._parent
-            if parent is not None and not parent.requested:
-                parent.cancel()
+            assert parent is not None and not parent.requested  # both go with _aborting
+            parent.cancel()
 
     def _shutting_down(self) -> bool:
         # A method, not the attribute: an eager child may set it inside create_task().
@@ -526,7 +531,10 @@ class TaskGroup:
         self._errors.append(exc)
         if _is_base_error(exc) and self._base_error is None:
             self._base_error = exc
-        if parent.task.done():  # pragma: no cover - defensive, as in asyncio
+        if parent.task.done():
+            # The group's task ended without leaving the block (say an async
+            # generator holding the group was dropped half-way): nobody can
+            # raise this failure, so report it.
             assert self._loop is not None
             self._loop.call_exception_handler(
                 {

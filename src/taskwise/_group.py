@@ -28,7 +28,7 @@ from ._compat import (
     add_awaited_by,
     discard_awaited_by,
 )
-from ._spawn import BASE_CREATE_TASK, default_name
+from ._spawn import BASE_CREATE_TASK, EAGER_TASK_FACTORY, EagerTask, default_name
 
 __all__ = ["TaskGroup"]
 
@@ -431,13 +431,14 @@ class TaskGroup:
         assert loop is not None and parent is not None
         try:
             if context is None:
-                if (
-                    type(loop).create_task is BASE_CREATE_TASK
-                    and loop._task_factory is None  # type: ignore[attr-defined]
-                    and not loop._debug  # type: ignore[attr-defined]
-                ):
-                    # Exactly what asyncio's create_task() would do here, a frame cheaper.
+                # On asyncio's own loops, what its create_task() would do, a frame
+                # cheaper (see spawn()).
+                if type(loop).create_task is not BASE_CREATE_TASK or loop._debug:  # type: ignore[attr-defined]
+                    task = loop.create_task(coro, name=name)
+                elif (factory := loop._task_factory) is None:  # type: ignore[attr-defined]
                     task = _tasks.Task(coro, loop=loop, name=name)
+                elif factory is EAGER_TASK_FACTORY:
+                    task = EagerTask(coro, loop=loop, name=name, eager_start=True)
                 else:
                     task = loop.create_task(coro, name=name)
             elif CREATE_TASK_TAKES_CONTEXT:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 from asyncio import events
 from asyncio import tasks as _tasks
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextvars import Context
 from types import CoroutineType
 from typing import Any, TypeVar
@@ -52,6 +52,11 @@ _get_running_loop = events._get_running_loop
 #: asyncio's own ``loop.create_task()``. On a loop that has it, no task factory
 #: and debug mode off, it only calls ``tasks.Task(coro, loop=loop, name=name)``.
 BASE_CREATE_TASK = asyncio.BaseEventLoop.create_task
+
+#: ``asyncio.eager_task_factory`` (3.12+), made by ``create_eager_task_factory(Task)``:
+#: it calls ``Task(coro, loop=loop, name=name, eager_start=True)``.
+EAGER_TASK_FACTORY: object = getattr(asyncio, "eager_task_factory", object())
+EagerTask: Callable[..., asyncio.Task[Any]] = asyncio.Task
 
 
 class _Keeper:
@@ -227,11 +232,21 @@ def spawn(
         keeper = _keeper_for(loop)
     if eager or context is not None:
         task = _create_task(loop, coro, name, context, eager)
+        if task.done() and not getattr(task, "_log_traceback", False):
+            return task  # finished in an eager first step: nothing to keep or report
     else:
         try:
-            if keeper.direct and loop._task_factory is None and not loop._debug:  # type: ignore[attr-defined]
+            if not keeper.direct or loop._debug:  # type: ignore[attr-defined]
+                task = loop.create_task(coro, name=name)
+            elif (factory := loop._task_factory) is None:  # type: ignore[attr-defined]
                 # Exactly what BaseEventLoop.create_task() would do here.
                 task = _tasks.Task(coro, loop=loop, name=name)
+            elif factory is EAGER_TASK_FACTORY:
+                # What create_task() and that factory would do, but the name is
+                # set before the first step rather than after it.
+                task = EagerTask(coro, loop=loop, name=name, eager_start=True)
+                if task.done() and not task._log_traceback:
+                    return task  # finished in its first step: nothing to keep or report
             else:
                 task = loop.create_task(coro, name=name)
         except BaseException:

@@ -102,3 +102,11 @@ def typing(session: nox.Session) -> None:
             session.run("pyright", "--pythonversion", target, env=env)
             session.run("basedpyright", "--pythonversion", target, env=env)
         session.run("pyright", "--verifytypes", "taskwise", "--ignoreexternal", env=env)
+
+
+@nox.session(python=PYTHONS)
+def bench(session: nox.Session) -> None:
+    """The benchmarks: a smoke run of a few seconds by default (it checks nothing but that
+    every case runs); `-- --save` for the full run behind docs/performance.md."""
+    session.install(".", *group("bench"))
+    session.run("python", "benchmarks/bench.py", *(session.posargs or ["--quick"]))

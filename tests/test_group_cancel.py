@@ -8,6 +8,7 @@ raised) or the task is also cancelled from outside (CancelledError propagates).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from typing import Any, NoReturn
 
@@ -160,10 +161,9 @@ async def test_body_that_swallows_the_cancellation_exits_normally() -> None:
     async with TaskGroup() as tg:
         tg.spawn(asyncio.sleep(LONG))
         tg.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(LONG)
-        except asyncio.CancelledError:
-            pass  # carry on, then leave the block normally
+        # carry on, then leave the block normally
         await asyncio.sleep(0)
     await assert_no_cancel_left()
 

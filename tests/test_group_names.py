@@ -95,10 +95,8 @@ async def test_nested_in_a_child_task() -> None:
 
 
 async def test_anonymous_group_in_the_middle() -> None:
-    async with TaskGroup("outer"):
-        async with TaskGroup():
-            async with TaskGroup("inner") as inner:
-                t = inner.spawn(own_name(), name="x")
+    async with TaskGroup("outer"), TaskGroup(), TaskGroup("inner") as inner:
+        t = inner.spawn(own_name(), name="x")
     assert t.result() == "outer/inner/x"
 
 
@@ -127,7 +125,7 @@ async def test_path_is_restored_after_a_failing_group() -> None:
     async def fail() -> None:
         raise ValueError
 
-    with pytest.raises(BaseException):  # noqa: PT011,B017 - the group's ExceptionGroup
+    with pytest.raises(BaseException):  # noqa: B017 - the group's ExceptionGroup
         async with TaskGroup("failing") as tg:
             tg.spawn(fail())
     async with TaskGroup("next") as nxt:
@@ -136,7 +134,9 @@ async def test_path_is_restored_after_a_failing_group() -> None:
 
 
 def test_group_name_must_be_text() -> None:
-    with pytest.raises(TypeError, match=r"takes a str or None, but got 42 \(a int\).*TaskGroup\('42'\)"):
+    with pytest.raises(
+        TypeError, match=r"takes a str or None, but got 42 \(a int\).*TaskGroup\('42'\)"
+    ):
         TaskGroup(42)  # type: ignore[arg-type]
 
 
@@ -410,7 +410,7 @@ async def test_refused_coroutine_is_closed_when_the_group_is_shutting_down() -> 
         raise ValueError
 
     coro = coro_fn()
-    with pytest.raises(BaseException):  # noqa: PT011,B017 - the group's ExceptionGroup
+    with pytest.raises(BaseException):  # noqa: B017 - the group's ExceptionGroup
         async with TaskGroup() as tg:
             tg.spawn(fail())
             try:

@@ -74,7 +74,9 @@ async def cancel_is_pending() -> bool:
     return False
 
 
-async def crash(delay: float, exc: BaseException | type[BaseException] = ZeroDivisionError) -> NoReturn:
+async def crash(
+    delay: float, exc: BaseException | type[BaseException] = ZeroDivisionError
+) -> NoReturn:
     await asyncio.sleep(delay)
     raise exc
 
@@ -260,17 +262,19 @@ async def test_child_spawns_into_its_group() -> None:
 async def test_hydra_of_children_ends_with_one_failure() -> None:
     """taskgroup_25: children spawning children until a sibling fails."""
     heads = 0
+    enough = asyncio.Event()
 
     async def hydra(tg: TaskGroup) -> None:
         nonlocal heads
         heads += 1
+        if heads >= 10:
+            enough.set()
         await asyncio.sleep(0.001)
         tg.spawn(hydra(tg))
         tg.spawn(hydra(tg))
 
     async def hercules() -> None:
-        while heads < 10:
-            await asyncio.sleep(0.001)
+        await enough.wait()
         1 / 0  # noqa: B018
 
     with pytest.raises(ExceptionGroup) as info:
@@ -331,10 +335,9 @@ async def test_failing_context_manager_inside_the_body() -> None:
 
     async def main() -> None:
         with pytest.raises(ExceptionGroup) as info:
-            async with TaskGroup() as tg:
-                async with database():
-                    tg.spawn(fail())
-                    await asyncio.sleep(LONG)
+            async with TaskGroup() as tg, database():
+                tg.spawn(fail())
+                await asyncio.sleep(LONG)
         assert error_types(info.value) == {CustomError}
         assert len(info.value.exceptions) == 2
         if HAS_CANCELLING:
@@ -491,11 +494,10 @@ async def test_nested_groups_cancelled_from_outside() -> None:
     """taskgroup_11 (and the 3.11 variant): errors nest, ExceptionGroup(ExceptionGroup(...))."""
 
     async def runner() -> None:
-        async with TaskGroup():
-            async with TaskGroup() as inner:
-                for _ in range(5):
-                    inner.spawn(fail_when_cancelled())
-                await asyncio.sleep(LONG)
+        async with TaskGroup(), TaskGroup() as inner:
+            for _ in range(5):
+                inner.spawn(fail_when_cancelled())
+            await asyncio.sleep(LONG)
 
     r = asyncio.create_task(runner())
     await started(r)
@@ -976,7 +978,7 @@ async def test_spawn_after_the_group_finished_closes_the_coroutine() -> None:
     async with TaskGroup() as tg:
         pass
     coro = asyncio.sleep(0)
-    with pytest.raises(RuntimeError, match="has finished.*create a new TaskGroup"):
+    with pytest.raises(RuntimeError, match=r"has finished.*create a new TaskGroup"):
         tg.spawn(coro)
     assert coro.cr_frame is None
 
@@ -1223,11 +1225,18 @@ async def test_no_reference_to_a_base_error() -> None:
 async def test_two_groups_cancel_their_task_in_the_same_step() -> None:
     """The outer group cancels the task, then the inner one, before it runs: both take theirs back."""
 
+    go = asyncio.Event()
+
+    async def fail_on_go(exc: type[Exception]) -> NoReturn:
+        await go.wait()
+        raise exc
+
     async def runner() -> None:
         async with TaskGroup() as outer:
-            outer.spawn(crash(0.01, ValueError))
+            outer.spawn(fail_on_go(ValueError))
             async with TaskGroup() as inner:
-                inner.spawn(crash(0.01, KeyError))
+                inner.spawn(fail_on_go(KeyError))
+                go.set()  # both children fail in one loop iteration, the outer's first
                 await asyncio.sleep(LONG)
 
     with pytest.raises(ExceptionGroup) as info:

@@ -11,6 +11,7 @@ version is how the group takes back the cancellation it sent its parent task:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from asyncio import tasks as _tasks
 from collections.abc import Coroutine, Iterable, Iterator, Set
 from contextvars import Context, ContextVar, Token
@@ -42,6 +43,12 @@ _CANCEL_MESSAGE = "taskwise.TaskGroup: cancelling the group's body"
 
 # 3.10 only: how many cancellations groups have sent each task and not taken back.
 _group_cancels: WeakKeyDictionary[asyncio.Task[Any], int] = WeakKeyDictionary()
+
+
+def _grouped(errors: list[BaseException]) -> BaseException:
+    group = BaseExceptionGroup("unhandled errors in a TaskGroup", errors)
+    group.__suppress_context__ = True  # as `raise ... from None`
+    return group
 
 
 def _is_base_error(exc: BaseException) -> bool:
@@ -78,11 +85,13 @@ class _Parent:
         # saw() checks that nobody has replaced it.
         waiter = task._fut_waiter
         if task._must_cancel:
-            if task._cancel_message != _CANCEL_MESSAGE:
-                self.outside = True
+            pending = task._cancel_message
         elif waiter is not None and waiter.cancelled():
-            if getattr(waiter, "_cancel_message", None) != _CANCEL_MESSAGE:
-                self.outside = True
+            pending = getattr(waiter, "_cancel_message", None)
+        else:
+            pending = _CANCEL_MESSAGE  # nothing pending
+        if pending != _CANCEL_MESSAGE:
+            self.outside = True
         _group_cancels[task] = _group_cancels.get(task, 0) + 1
         task.cancel(_CANCEL_MESSAGE)
         task._cancel_message = _CANCEL_MESSAGE
@@ -146,7 +155,7 @@ class _TaskView(Set[asyncio.Task[Any]]):
         return f"<running tasks: {names}>"
 
     @classmethod
-    def _from_iterable(cls, tasks: Iterable[asyncio.Task[Any]]) -> frozenset[asyncio.Task[Any]]:
+    def _from_iterable(cls, tasks: Iterable[T]) -> frozenset[T]:
         # What the Set operators (&, |, -, ^) build their results with: a plain
         # frozenset, not another view.
         return frozenset(tasks)
@@ -271,13 +280,11 @@ class TaskGroup:
     ) -> bool:
         token, self._token = self._token, None
         if token is not None:
-            try:
+            # ValueError: left in another context than it was entered in (an
+            # async generator holding the group, closed by another task). Our
+            # path was never set in this context: nothing to restore.
+            with contextlib.suppress(ValueError):
                 _group_path.reset(token)
-            except ValueError:
-                # Left in another context than it was entered in: an async
-                # generator holding the group, closed by another task. Our
-                # path was never set in this context: nothing to restore.
-                pass
         error: BaseException | None = None
         try:
             error = await self._finish(exc_type, exc)
@@ -290,7 +297,7 @@ class TaskGroup:
             self._parent = None
             self._errors = []
             self._base_error = None
-            exc = error = tb = None
+            exc = error = None
 
     async def _finish(
         self, et: type[BaseException] | None, exc: BaseException | None
@@ -335,18 +342,7 @@ class TaskGroup:
 
             if self._base_error is not None:
                 # KeyboardInterrupt/SystemExit wins; report the errors it displaces.
-                for error in self._errors:
-                    if error is not self._base_error:
-                        loop.call_exception_handler(
-                            {
-                                "message": (
-                                    f"{self!r}: a task's exception was not propagated because "
-                                    f"the group is closing with {type(self._base_error).__name__}"
-                                ),
-                                "exception": error,
-                                "task_group": self,
-                            }
-                        )
+                self._report_displaced(loop, self._base_error)
                 return self._base_error
 
             if parent.requested:
@@ -377,13 +373,25 @@ class TaskGroup:
                     # An async generator closed inside the group: let aclose() see GeneratorExit.
                     assert exc is not None
                     return exc
-                errors = BaseExceptionGroup("unhandled errors in a TaskGroup", self._errors)
-                errors.__suppress_context__ = True  # as `raise ... from None`
-                return errors
+                return _grouped(self._errors)
             return None
         finally:
             # A CancelledError caught here has this frame in its traceback.
-            exc = propagate = pending = error = errors = None
+            exc = propagate = pending = None
+
+    def _report_displaced(self, loop: asyncio.AbstractEventLoop, base: BaseException) -> None:
+        for error in self._errors:
+            if error is not base:
+                loop.call_exception_handler(
+                    {
+                        "message": (
+                            f"{self!r}: a task's exception was not propagated because "
+                            f"the group is closing with {type(base).__name__}"
+                        ),
+                        "exception": error,
+                        "task_group": self,
+                    }
+                )
 
     def spawn(
         self,
@@ -401,7 +409,7 @@ class TaskGroup:
             context: the :class:`contextvars.Context` the task runs in (3.11+).
 
         Returns:
-            The :class:`asyncio.Task`, created by ``loop.create_task()``.
+            The :class:`asyncio.Task`, the one ``loop.create_task()`` would make.
 
         Raises:
             TypeError: *coro* is not a coroutine object.

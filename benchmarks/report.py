@@ -45,7 +45,7 @@ def table(runs: list[dict[str, Any]], flavour: str, work: str, key: str = "ratio
                 e["vs"]
                 for r in runs
                 for e in r["timing"]
-                if (e["flavour"], e["work"], e["case"]) == (flavour, work, case)
+                if (e["flavour"], e["work"], e["case"]) == (flavour, work, case) and e["vs"]
             )
             label += f" ÷ `{vs}`"
         cells = [cell(r, flavour, work, case, key) for r in runs]

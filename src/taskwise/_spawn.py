@@ -86,7 +86,9 @@ class _Keeper:
         self.older: list[asyncio.Task[Any]] = []
         # Failed tasks waiting for their failure check; settle[0] is the newest.
         self.settle: tuple[list[asyncio.Task[Any]], ...] = ([], [], [])
-        self.running: set[asyncio.Task[Any]] = set()
+        # A dict used as a set: its compact table costs 27-60 bytes per entry,
+        # a set's 27-128 (a set grows to 4x its size, a dict to 3x).
+        self.running: dict[asyncio.Task[Any], None] = {}
         self.ticking = False
         # Bound once: a bound method made per task would cost memory per task.
         self._on_done = self.on_done
@@ -114,7 +116,7 @@ class _Keeper:
                 if getattr(task, "_log_traceback", False):
                     settle.append(task)
             else:
-                self.running.add(task)
+                self.running[task] = None
                 task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
         # Tasks that have had one step and still run get one more look next tick:
         # a task that suspends once (a lock, a queue, sleep(0)) is done by then,
@@ -135,7 +137,7 @@ class _Keeper:
             self.release()
 
     def on_done(self, task: asyncio.Task[Any]) -> None:
-        self.running.discard(task)
+        self.running.pop(task, None)
         if getattr(task, "_log_traceback", False):
             self.settle[0].append(task)
             if not self.ticking:
@@ -184,9 +186,12 @@ def spawn(
 ) -> asyncio.Task[T]:
     """Start *coro* as a task on the running loop, and keep it alive until it is done.
 
-    The task is created by ``loop.create_task()``, so the loop's task factory
-    (uvloop, an eager factory, instrumentation) applies. Unlike a bare
-    ``create_task()``, the task cannot be garbage-collected while it runs, and
+    The task is the one ``loop.create_task()`` would make, so the loop's task
+    factory (uvloop, an eager factory, instrumentation) applies; only where
+    ``create_task()`` is asyncio's own and its result is known (no factory, or
+    ``asyncio.eager_task_factory``) is the task built directly, a Python call
+    cheaper. Unlike a bare ``create_task()``, the task cannot be
+    garbage-collected while it runs, and
     a failure that nobody awaits or reads is reported promptly -- a few loop
     iterations after the task ends -- and exactly once, through the loop's
     exception handler with the task in the context. Cancellation is not a

@@ -4,7 +4,10 @@ Sessions:
     tests-3.10 .. tests-3.13  pytest (default loop, uvloop, eager factory) with branch coverage;
                               the 3.13 leg runs with PYTHONASYNCIODEBUG=1
     coverage                  combines the legs' data and enforces 95% branch coverage
-    lint                      ruff (lint and format) and mypy --strict on src/
+    lint                      ruff (lint and format) and mypy --strict on src/ for 3.10 and 3.13
+    typing-3.10 .. typing-3.13  stubtest against a freshly built wheel; the 3.13 leg also runs
+                              the type tests (mypy, pyright, basedpyright) and --verifytypes
+    bench-3.10 .. bench-3.13  a smoke run of the benchmarks (`-- --save` for the full run)
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "tests", "coverage"]
+nox.options.sessions = ["lint", "tests", "coverage", "typing", "bench"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")

@@ -187,15 +187,14 @@ def spawn(
     """Start *coro* as a task on the running loop, and keep it alive until it is done.
 
     The task is the one ``loop.create_task()`` would make, so the loop's task
-    factory (uvloop, an eager factory, instrumentation) applies; only where
-    ``create_task()`` is asyncio's own and its result is known (no factory, or
-    ``asyncio.eager_task_factory``) is the task built directly, a Python call
-    cheaper. Unlike a bare ``create_task()``, the task cannot be
-    garbage-collected while it runs, and
-    a failure that nobody awaits or reads is reported promptly -- a few loop
-    iterations after the task ends -- and exactly once, through the loop's
-    exception handler with the task in the context. Cancellation is not a
-    failure.
+    factory (uvloop, an eager factory, instrumentation) applies. (Where
+    ``create_task()`` is asyncio's own and its result is known -- no factory,
+    or ``asyncio.eager_task_factory`` -- spawn builds that same task itself,
+    one Python call cheaper.) Unlike a bare ``create_task()``, the task cannot
+    be garbage-collected while it runs, and a failure that nobody awaits or
+    reads is reported promptly -- a few loop iterations after the task ends --
+    and exactly once, through the loop's exception handler with the task in
+    the context. Cancellation is not a failure.
 
     Args:
         coro: a coroutine object, such as ``fetch(url)``.

@@ -13,7 +13,13 @@ from collections.abc import Coroutine
 from types import CoroutineType
 from typing import Any, NoReturn
 
-__all__ = ["close_quietly", "coroutine_or_error", "describe", "no_running_loop"]
+__all__ = [
+    "close_quietly",
+    "coroutine_or_error",
+    "describe",
+    "no_running_loop",
+    "not_awaitable",
+]
 
 
 def describe(obj: object) -> str:
@@ -65,23 +71,42 @@ def coroutine_or_error(obj: object, api: str) -> Coroutine[Any, Any, Any]:
     raise TypeError(_not_a_coroutine(obj, api))
 
 
-def _not_a_coroutine(obj: object, api: str) -> str:
-    what = describe(obj)
-    head = f"{api}() takes a coroutine object (what calling an `async def` function returns)"
+def _shared_advice(obj: object, api: str) -> str | None:
+    """The fix for the mistakes every API sees: a function not called, a generator."""
     if inspect.iscoroutinefunction(obj):
-        name = _name_of(obj)
-        return f"{head}, but got {what}. Call it: {api}({name}(...))."
+        return f"Call it: {api}({_name_of(obj)}(...))."
     if inspect.isasyncgen(obj) or inspect.isasyncgenfunction(obj):
         return (
-            f"{head}, but got {what}. An async generator is iterated, not run as a task: "
-            f"wrap the loop in a coroutine, `async def consume(): async for x in agen: ...`, "
+            f"An async generator is iterated, not run as a task (nor awaited): wrap its "
+            f"`async for` loop in a coroutine, `async def consume(): async for x in agen: ...`, "
             f"then {api}(consume())."
         )
     if inspect.isgenerator(obj) or inspect.isgeneratorfunction(obj):
         return (
-            f"{head}, but got {what}. Generators are not coroutines: declare the function "
-            f"with `async def` (and `await` instead of `yield from`), then {api}(func(...))."
+            f"Generators are not coroutines: declare the function with `async def` "
+            f"(and `await` instead of `yield from`), then {api}(func(...))."
         )
+    return None
+
+
+def not_awaitable(obj: object) -> str:
+    """The message for normalize_awaitable() given something it cannot await."""
+    advice = _shared_advice(obj, "normalize_awaitable") or (
+        "If it comes from a blocking function, run it in a thread: "
+        "normalize_awaitable(asyncio.to_thread(func, ...))."
+    )
+    return (
+        f"normalize_awaitable() takes an awaitable (a coroutine, Task, Future or any "
+        f"object with __await__), but got {describe(obj)}. {advice}"
+    )
+
+
+def _not_a_coroutine(obj: object, api: str) -> str:
+    what = describe(obj)
+    head = f"{api}() takes a coroutine object (what calling an `async def` function returns)"
+    advice = _shared_advice(obj, api)
+    if advice is not None:
+        return f"{head}, but got {what}. {advice}"
     if isinstance(obj, (asyncio.Future, concurrent.futures.Future)) or asyncio.isfuture(obj):
         return (
             f"{head}, but got {what}, which is already scheduled and needs no new task. "

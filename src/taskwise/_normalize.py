@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Coroutine
 from types import CoroutineType
 from typing import Any, TypeVar
 
-from ._checks import close_quietly, describe
+from ._checks import close_quietly, describe, not_awaitable
 from ._spawn import default_name
 
 __all__ = ["normalize_awaitable"]
@@ -72,7 +72,7 @@ def normalize_awaitable(
         return _new_task(obj, loop)
     if inspect.isawaitable(obj):
         return _new_task(_await(obj), loop, name=f"normalize_awaitable({type(obj).__qualname__})")
-    raise TypeError(_not_awaitable(obj))
+    raise TypeError(not_awaitable(obj))
 
 
 def _loop_of(fut: Any) -> asyncio.AbstractEventLoop:
@@ -109,26 +109,3 @@ def _new_task(
 
 async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
-
-
-def _not_awaitable(obj: object) -> str:
-    what = describe(obj)
-    head = "normalize_awaitable() takes an awaitable (a coroutine, Task, Future or any object with __await__)"
-    if inspect.iscoroutinefunction(obj):
-        name = getattr(obj, "__qualname__", "func")
-        return f"{head}, but got {what}. Call it: normalize_awaitable({name}(...))."
-    if inspect.isasyncgen(obj):
-        return (
-            f"{head}, but got {what}. An async generator is iterated with `async for`, not "
-            f"awaited; to run it as a task, wrap it: `async def consume(): async for x in "
-            f"agen: ...`, then normalize_awaitable(consume())."
-        )
-    if inspect.isgenerator(obj):
-        return (
-            f"{head}, but got {what}. A generator is not awaitable: declare the function "
-            f"with `async def`, then normalize_awaitable(func(...))."
-        )
-    return (
-        f"{head}, but got {what}. If it comes from a blocking function, run it in a "
-        f"thread: normalize_awaitable(asyncio.to_thread(func, ...))."
-    )

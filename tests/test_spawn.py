@@ -550,3 +550,17 @@ def test_loops_in_several_threads() -> None:
 def test_spawn_is_exported() -> None:
     assert taskwise.spawn is spawn
     assert isinstance(spawn.__doc__, str)
+
+
+async def name_seen_in_first_step() -> str:
+    task = asyncio.current_task()
+    assert task is not None
+    return task.get_name()
+
+
+async def test_the_name_is_set_before_the_first_step(loop_kind: str) -> None:
+    # Under the stock eager factory asyncio names a task only after its eager first
+    # step; spawn builds the task with its name, so the first step already sees it.
+    assert await spawn(name_seen_in_first_step(), name="named") == "named"
+    assert await spawn(name_seen_in_first_step()) == "name_seen_in_first_step"
+    assert await spawn(name_seen_in_first_step(), eager=True) == "name_seen_in_first_step"

@@ -293,8 +293,9 @@ def _create_task(
             if CREATE_TASK_TAKES_EAGER_START and isinstance(loop, asyncio.BaseEventLoop):
                 # 3.14+: the loop passes eager_start= to its task factory.
                 return loop.create_task(coro, eager_start=True, **kwargs)  # type: ignore[call-arg,unused-ignore]
-            if loop.get_task_factory() is None:
-                # What create_task() itself does without a factory, plus eager_start.
+            if loop.get_task_factory() in (None, EAGER_TASK_FACTORY):
+                # What create_task() does without a factory, plus eager_start; and what
+                # the stock eager factory does, but named before the first step.
                 return asyncio.Task(coro, loop=loop, eager_start=True, **kwargs)  # type: ignore[call-arg,unused-ignore]
             # 3.12/3.13 with a task factory (or uvloop): the factory decides.
         return loop.create_task(coro, **kwargs)

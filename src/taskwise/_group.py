@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from asyncio import tasks as _tasks
 from collections.abc import Coroutine, Iterable, Iterator, Set
 from contextvars import Context, ContextVar, Token
 from types import CoroutineType, TracebackType
@@ -29,7 +28,7 @@ from ._compat import (
     add_awaited_by,
     discard_awaited_by,
 )
-from ._spawn import BASE_CREATE_TASK, EAGER_TASK_FACTORY, EagerTask, default_name
+from ._spawn import default_name, new_task
 
 __all__ = ["TaskGroup"]
 
@@ -439,16 +438,7 @@ class TaskGroup:
         assert loop is not None and parent is not None
         try:
             if context is None:
-                # On asyncio's own loops, what its create_task() would do, a frame
-                # cheaper (see spawn()).
-                if type(loop).create_task is not BASE_CREATE_TASK or loop._debug:  # type: ignore[attr-defined]
-                    task = loop.create_task(coro, name=name)
-                elif (factory := loop._task_factory) is None:  # type: ignore[attr-defined]
-                    task = _tasks.Task(coro, loop=loop, name=name)
-                elif factory is EAGER_TASK_FACTORY:
-                    task = EagerTask(coro, loop=loop, name=name, eager_start=True)
-                else:
-                    task = loop.create_task(coro, name=name)
+                task = new_task(loop, coro, name)
             elif CREATE_TASK_TAKES_CONTEXT:
                 task = loop.create_task(coro, name=name, context=context)  # type: ignore[call-arg,unused-ignore]
             else:  # 3.10

@@ -258,8 +258,12 @@ async def test_cancel_and_an_outside_cancel_propagates() -> None:
         await r
 
 
-async def test_outside_cancel_then_group_cancel_propagates() -> None:
-    """Cancelled from outside first, then cancel(): the outside cancellation wins."""
+@pytest.mark.parametrize("group_first", [False, True], ids=["outside-first", "group-first"])
+async def test_outside_cancel_and_group_cancel_in_the_same_step_propagate(
+    group_first: bool,
+) -> None:
+    """An outside cancel and cancel() before the task runs again, in either order: the
+    outside cancellation wins."""
     ready = asyncio.Event()
     box: list[TaskGroup] = []
 
@@ -272,28 +276,9 @@ async def test_outside_cancel_then_group_cancel_propagates() -> None:
 
     r = asyncio.create_task(runner())
     await ready.wait()
-    r.cancel()
-    box[0].cancel()  # both before the task runs again
-    with pytest.raises(asyncio.CancelledError):
-        await r
-
-
-async def test_cancel_then_outside_cancel_in_the_same_step_propagates() -> None:
-    """cancel(), then an outside cancel before the task runs: still cancelled."""
-    ready = asyncio.Event()
-    box: list[TaskGroup] = []
-
-    async def runner() -> None:
-        async with TaskGroup() as tg:
-            box.append(tg)
-            tg.spawn(asyncio.sleep(LONG))
-            ready.set()
-            await asyncio.sleep(LONG)
-
-    r = asyncio.create_task(runner())
-    await ready.wait()
-    box[0].cancel()
-    r.cancel()
+    cancels = [r.cancel, box[0].cancel]
+    for cancel in reversed(cancels) if group_first else cancels:
+        cancel()
     with pytest.raises(asyncio.CancelledError):
         await r
 

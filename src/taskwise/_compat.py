@@ -48,8 +48,8 @@ __all__ = [
 #: sharing one empty context saves a ``copy_context()`` per callback.
 EMPTY_CONTEXT: Final = contextvars.Context()
 
-#: ``Task.cancelling()`` / ``Task.uncancel()`` (3.11+). Without them (3.10) the
-#: task group tells its own cancellation apart from others by a message.
+#: ``Task.cancelling()`` / ``Task.uncancel()`` (3.11+). Without them (3.10) task
+#: groups count the cancellations they send and mark them with a message.
 TASKS_CAN_UNCANCEL: Final = hasattr(asyncio.Task, "uncancel")
 
 #: ``loop.create_task(..., context=)`` (3.11+).

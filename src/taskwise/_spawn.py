@@ -231,12 +231,10 @@ def spawn(
         keeper = _keeper_for(loop)
     if eager or context is not None:
         task = _create_task(loop, coro, name, context, eager)
-        if task.done() and not getattr(task, "_log_traceback", False):
-            return task  # finished in an eager first step: nothing to keep or report
     else:
         task = new_task(loop, coro, name)
-        if task.done() and not task._log_traceback:
-            return task  # finished in an eager first step: nothing to keep or report
+    if task.done() and not task._log_traceback:
+        return task  # finished in an eager first step: nothing to keep or report
     keeper.fresh.append(task)
     if not keeper.ticking:
         keeper.start()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from taskwise import _audit
-from taskwise._audit import (
+from taskwise._cli import _audit
+from taskwise._cli._audit import (
     KNOWN_COROUTINE_FUNCTIONS,
     LOOP_ARGUMENT_REMOVED,
     POLICY_NAMES,

@@ -169,10 +169,10 @@ def test_migrate_write_failure_is_reported(
 
 
 def _forget_migrate(monkeypatch: pytest.MonkeyPatch) -> None:
-    import taskwise
+    import taskwise._cli
 
-    monkeypatch.delitem(sys.modules, "taskwise._migrate", raising=False)
-    monkeypatch.delattr(taskwise, "_migrate", raising=False)
+    monkeypatch.delitem(sys.modules, "taskwise._cli._migrate", raising=False)
+    monkeypatch.delattr(taskwise._cli, "_migrate", raising=False)
 
 
 def test_migrate_without_libcst_explains_the_extra(

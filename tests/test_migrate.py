@@ -16,8 +16,8 @@ pytest.importorskip("libcst")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taskwise._audit import SourceError
-from taskwise._migrate import migrate_source, unified_diff, write_atomic
+from taskwise._cli._audit import SourceError
+from taskwise._cli._migrate import migrate_source, unified_diff, write_atomic
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "audit_fixtures" / "migrate"

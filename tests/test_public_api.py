@@ -23,11 +23,11 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_private_modules_declare_all() -> None:
-    for info in pkgutil.iter_modules(taskwise.__path__):
-        if info.name == "__main__":
+    for info in pkgutil.walk_packages(taskwise.__path__, "taskwise."):
+        if info.name == "taskwise.__main__":
             continue
         try:
-            module = importlib.import_module(f"taskwise.{info.name}")
+            module = importlib.import_module(info.name)
         except ModuleNotFoundError as exc:  # pragma: no cover - the test env has the extras
             if exc.name != "libcst":  # only the codemod's optional extra may be missing
                 raise

@@ -10,8 +10,8 @@ The public names:
   its differences between Python versions.
 """
 
-from ._group import TaskGroup as TaskGroup
-from ._normalize import normalize_awaitable as normalize_awaitable
-from ._spawn import spawn as spawn
+from ._core._group import TaskGroup as TaskGroup
+from ._core._normalize import normalize_awaitable as normalize_awaitable
+from ._core._spawn import spawn as spawn
 
 __all__ = ["TaskGroup", "normalize_awaitable", "spawn"]

@@ -10,7 +10,7 @@ Rewrites (everything else the audit finds is listed for review, never changed):
 
 "A coroutine call" means a call of an ``async def`` function of the same module, of
 ``self.method()``/``cls.method()`` where the enclosing class defines ``async def method``,
-or of an asyncio coroutine function (:data:`taskwise._audit.KNOWN_COROUTINE_FUNCTIONS`).
+or of an asyncio coroutine function (:data:`taskwise._cli._audit.KNOWN_COROUTINE_FUNCTIONS`).
 See docs/migration.md for what this cannot see.
 """
 
@@ -29,7 +29,7 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import PositionProvider
 
-from taskwise._audit import (
+from taskwise._cli._audit import (
     KNOWN_COROUTINE_FUNCTIONS,
     Finding,
     ModuleFacts,

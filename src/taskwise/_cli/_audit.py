@@ -1,7 +1,7 @@
 """``taskwise audit``: find risky asyncio task creation with the stdlib :mod:`ast`.
 
 This module must not import libcst: the audit works on a bare install.  The
-codemod in :mod:`taskwise._migrate` reuses the name facts gathered here
+codemod in :mod:`taskwise._cli._migrate` reuses the name facts gathered here
 (:class:`ModuleFacts`) so that both tools agree on what a name means.
 """
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from taskwise._audit import RULES, audit_paths
+from taskwise._cli._audit import RULES, audit_paths
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -138,7 +138,7 @@ def _run_rules(args: argparse.Namespace, out: TextIO) -> int:
 
 def _run_migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        from taskwise import _migrate
+        from taskwise._cli import _migrate
     except ImportError as exc:
         if not (exc.name or "").startswith("libcst"):
             raise

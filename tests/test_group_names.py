@@ -135,19 +135,24 @@ async def test_path_is_restored_after_a_failing_group() -> None:
 
 def test_group_name_must_be_text() -> None:
     with pytest.raises(
-        TypeError, match=r"takes a str or None, but got 42 \(a int\).*TaskGroup\('42'\)"
+        TypeError,
+        match=r"^TaskGroup\(\) takes a name that is a str \(or None for the default\), "
+        r"but got 42 \(an int\)\. Pass it as text: name='42'",
     ):
         TaskGroup(42)  # type: ignore[arg-type]
 
 
-async def test_non_text_child_name_is_formatted_like_asyncio() -> None:
-    """asyncio turns any name into text with str(); so does spawn(), in a named group too."""
+async def test_a_child_name_must_be_text_as_for_spawn() -> None:
+    """One rule for spawn(name=), TaskGroup(name) and TaskGroup.spawn(name=): a str."""
     async with TaskGroup("g") as g:
-        t = g.spawn(own_name(), name=7)  # type: ignore[arg-type]
-    async with TaskGroup() as anon:
-        u = anon.spawn(own_name(), name=8)  # type: ignore[arg-type]
-    assert t.result() == "g/7"
-    assert u.result() == "8"
+        coro = own_name()
+        with pytest.raises(
+            TypeError,
+            match=r"^TaskGroup\.spawn\(\) takes a name that is a str .* got 7 \(an int\)\. "
+            r"Pass it as text: name='7'.*The coroutine was closed\.$",
+        ):
+            g.spawn(coro, name=7)  # type: ignore[arg-type]
+        assert coro.cr_frame is None  # closed
 
 
 class HandMadeCoroutine(Coroutine[Any, Any, int]):
@@ -401,7 +406,7 @@ async def test_other_awaitable() -> None:
 
 async def test_plain_value() -> None:
     message = await refuse(42)
-    assert "42 (a int)" in message
+    assert "42 (an int)" in message
     assert "declared with `def`" in message
 
 

@@ -180,7 +180,7 @@ def gen() -> Any:
             agen, r"async generator object from agen\(\).*async for", id="async-generator"
         ),
         pytest.param(gen, r"generator object from gen\(\).*`async def`", id="generator"),
-        pytest.param(lambda: 42, r"got 42 \(a int\).*asyncio\.to_thread", id="value"),
+        pytest.param(lambda: 42, r"got 42 \(an int\).*asyncio\.to_thread", id="value"),
         pytest.param(lambda: None, r"got None", id="None"),
     ],
 )

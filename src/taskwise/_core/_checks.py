@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import sys
 from collections.abc import Coroutine
 from types import CoroutineType
 from typing import Any, NoReturn
 
 __all__ = [
+    "check_name",
     "close_quietly",
     "coroutine_or_error",
     "describe",
@@ -45,7 +47,30 @@ def describe(obj: object) -> str:
     text = repr(obj)
     if len(text) > 60:
         text = text[:57] + "..."
-    return f"{text} (a {type(obj).__qualname__})"
+    return f"{text} ({a_or_an(type(obj).__qualname__)})"
+
+
+def a_or_an(word: str) -> str:
+    """'an int', 'a str': the article a message needs before *word*."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def check_name(name: object, api: str, coro: object = None) -> None:
+    """Refuse a task or group name that is not a str (closing *coro* first).
+
+    One rule for ``spawn(name=)``, ``TaskGroup(name)`` and ``TaskGroup.spawn(name=)``:
+    a name is text, or None for the default. asyncio itself would turn anything
+    into a name with ``str()``, which hides mistakes such as passing the index.
+    """
+    if name is None or isinstance(name, str):
+        return
+    close_quietly(coro)
+    closed = " The coroutine was closed." if isinstance(coro, Coroutine) else ""
+    raise TypeError(
+        f"{api}() takes a name that is a str (or None for the default), but got "
+        f"{name!r} ({a_or_an(type(name).__qualname__)}). Pass it as text: "
+        f'name={str(name)!r}, or name=f"...{{value}}" to build one.{closed}'
+    )
 
 
 def _name_of(obj: Any) -> str:
@@ -136,9 +161,43 @@ def no_running_loop(obj: object, api: str) -> NoReturn:
     """Close *obj* and raise the RuntimeError for a call made outside a running loop."""
     close_quietly(obj)
     arg = f"{obj.__qualname__}(...)" if isinstance(obj, CoroutineType) else "coro"
-    raise RuntimeError(
-        f"{api}({arg}) needs a running event loop in this thread, and there is none. "
+    raise RuntimeError(not_on_asyncio(f"{api}({arg})") + " The coroutine was closed.")
+
+
+def not_on_asyncio(call: str) -> str:
+    """Why *call* cannot run here: no asyncio loop, and what to do about it."""
+    other = other_async_library()
+    if other is not None:
+        return (
+            f"{call} needs asyncio, but this code runs under {other} (anyio's {other} "
+            f"backend, perhaps). taskwise works on asyncio only: run this code on asyncio "
+            f"(anyio.run(main, backend='asyncio'), or backend='asyncio' in your test "
+            f"fixtures), or use {other}'s own task groups here."
+        )
+    return (
+        f"{call} needs a running event loop in this thread, and there is none. "
         f"Call it from async code (or a callback) running in the loop; start one with "
         f"asyncio.run(main()); from another thread use "
-        f"asyncio.run_coroutine_threadsafe(coro, loop). The coroutine was closed."
+        f"asyncio.run_coroutine_threadsafe(coro, loop)."
     )
+
+
+def other_async_library() -> str | None:
+    """The async library running the current code, when it is one that is not asyncio."""
+    sniffio = sys.modules.get("sniffio")
+    if sniffio is not None:
+        try:
+            name = sniffio.current_async_library()
+        except Exception:  # sniffio.AsyncLibraryNotFoundError: none at all
+            name = None
+        if isinstance(name, str) and name != "asyncio":
+            return name
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return "trio"
+    return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import inspect
 import sys
 from collections.abc import Callable, Sequence
@@ -42,6 +43,7 @@ __all__ = [
     "BaseExceptionGroup",
     "add_awaited_by",
     "discard_awaited_by",
+    "task_context",
 ]
 
 #: A context that callbacks of ours run in. They read no context variables, so
@@ -88,3 +90,20 @@ add_awaited_by: Callable[[Any, Any], None] = getattr(
 discard_awaited_by: Callable[[Any, Any], None] = getattr(
     asyncio.futures, "future_discard_from_awaited_by", _noop
 )
+
+
+def task_context(task: asyncio.Task[Any]) -> contextvars.Context | None:
+    """The context *task* runs in (for a report that logging filters can read)."""
+    get_context = getattr(task, "get_context", None)
+    if get_context is not None:  # 3.12+
+        return get_context()  # type: ignore[no-any-return]
+    context = getattr(task, "_context", None)  # asyncio's pure-Python Task
+    if isinstance(context, contextvars.Context):
+        return context
+    # 3.10/3.11's C Task does not expose it, but hands it to the garbage collector:
+    # once the task is done, its context is the only Context it references. Only
+    # failure reports ask, so the cost of the look is paid rarely.
+    for referent in gc.get_referents(task):
+        if isinstance(referent, contextvars.Context):
+            return referent
+    return None

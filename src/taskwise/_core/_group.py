@@ -18,7 +18,7 @@ from types import CoroutineType, TracebackType
 from typing import Any, TypeVar, final
 from weakref import WeakKeyDictionary
 
-from ._checks import close_quietly, coroutine_or_error
+from ._checks import check_name, close_quietly, coroutine_or_error
 from ._compat import (
     CREATE_TASK_TAKES_CONTEXT,
     EMPTY_CONTEXT,
@@ -204,11 +204,7 @@ class TaskGroup:
     )
 
     def __init__(self, name: str | None = None) -> None:
-        if name is not None and not isinstance(name, str):
-            raise TypeError(
-                f"TaskGroup(name) takes a str or None, but got {name!r} "
-                f"(a {type(name).__qualname__}). Pass the name as text: TaskGroup({str(name)!r})."
-            )
+        check_name(name, "TaskGroup")
         self._name = name
         self._prefix = ""
         self._count = 0
@@ -431,8 +427,11 @@ class TaskGroup:
         if name is None:
             own = coro.__qualname__ if type(coro) is CoroutineType else default_name(coro)
             name = f"{self._prefix}{own}-{self._count}"
-        elif self._prefix:
-            name = self._prefix + str(name)  # any object, as asyncio's Task(name=) takes
+        else:
+            if type(name) is not str:
+                check_name(name, "TaskGroup.spawn", coro)
+            if self._prefix:
+                name = self._prefix + name
         loop = self._loop
         parent = self._parent
         assert loop is not None and parent is not None

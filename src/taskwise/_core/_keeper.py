@@ -1,0 +1,286 @@
+"""The keeper: strong references to spawned tasks, and reports of failures nobody can read.
+
+One keeper per event loop, stored on the loop itself (``loop._taskwise_keeper``).
+The loop holds its keeper, the keeper holds the loop and its tasks: when the
+loop is closed and dropped, the whole cycle goes, as the tasks of a bare
+``create_task()`` would. Nothing module-global refers to a keeper, so loops in
+several threads, or several loops used in turn, never share or replace one.
+
+How tasks are kept
+------------------
+The event loop holds tasks only weakly, so a task that nobody references can
+be garbage-collected while it waits. The keeper holds every spawned task until
+it is done. It works in batches, once per loop iteration, not once per task:
+most tasks finish during their first step, and a per-task done-callback would
+make the loop run one more handle for each of them. A spawned task goes into
+``fresh``; the keeper's tick (one handle per iteration, while there is work)
+moves it on:
+
+* tick 1: ``fresh`` -> ``young``. Its first step is queued in this iteration.
+* tick 2: a young task has had its first step. If it is done it is dropped
+  (or, if it failed, looked at as below); if not, it moves to ``older``.
+* tick 3: an older task has had its second step (most tasks that suspend once,
+  on a lock, a queue or ``sleep(0)``, are done by now) and is dropped or looked
+  at likewise. Only a task still running gets a done-callback and a place in
+  ``running``; the tick after its done-callback looks at it.
+
+Who reads a failure
+-------------------
+A failed task whose exception nobody has read yet is a *suspect*. What decides
+is whether anybody else can still read it:
+
+* nothing but the keeper references the task (its reference count says so):
+  nobody ever can. The failure is reported at once, through the loop's
+  exception handler, in the task's own context, and marked retrieved;
+* somebody holds it (the caller kept the handle, ``asyncio.wait()`` returned
+  it, a done-callback has it): the failure is theirs. The keeper looks again
+  on the next two ticks, then lets go; if the holder drops the task unread,
+  asyncio itself reports it at that moment ("Task exception was never
+  retrieved"), once.
+
+Without reference counts (not CPython) a suspect still unread after three
+ticks is reported: a reader who is later than that gets the exception too, but
+after a report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextvars import Context
+from typing import Any, Final
+from weakref import WeakKeyDictionary
+
+from ._compat import task_context
+
+__all__ = ["KEEPER_ATTRIBUTE", "Keeper", "keeper_of", "keeper_or_none"]
+
+#: Where a loop keeps its keeper.
+KEEPER_ATTRIBUTE: Final = "_taskwise_keeper"
+
+#: CPython's reference counts tell whether anybody but the keeper holds a task.
+_getrefcount = getattr(sys, "getrefcount", None)
+
+#: How many references the keeper's own look at a suspect makes: the local
+#: variable in ``_look`` and ``getrefcount``'s argument.
+_OURS: Final = 2
+
+#: Ticks a held suspect is looked at again before the keeper lets go (with
+#: reference counts), or before it is reported anyway (without them).
+_LOOKS: Final = 3
+
+_PACKAGE_DIR = __file__.rsplit("_core", 1)[0]
+
+
+class Keeper:
+    """Strong references and failure reports for the tasks spawned on one loop."""
+
+    __slots__ = (
+        "__weakref__",
+        "_on_done",
+        "_tick",
+        "context",
+        "fresh",
+        "loop",
+        "older",
+        "running",
+        "suspects",
+        "ticking",
+        "waiters",
+        "young",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.fresh: list[asyncio.Task[Any]] = []
+        self.young: list[asyncio.Task[Any]] = []
+        self.older: list[asyncio.Task[Any]] = []
+        # Failed tasks to look at, by how often they were looked at already.
+        self.suspects: tuple[list[asyncio.Task[Any]], ...] = tuple([] for _ in range(_LOOKS))
+        # A dict used as a set: its compact table costs 27-60 bytes per entry,
+        # a set's 27-128 (a set grows to 4x its size, a dict to 3x).
+        self.running: dict[asyncio.Task[Any], None] = {}
+        self.ticking = False
+        # Futures of shutdown_spawned() calls, woken whenever tasks finish.
+        self.waiters: list[asyncio.Future[None]] = []
+        # The context the keeper's callbacks run in: its own, since a Context can
+        # be entered by one thread at a time, and each loop runs in its own thread.
+        self.context = Context()
+        # Bound once: a bound method made per task would cost memory per task.
+        self._on_done = self.on_done
+        self._tick = self.tick
+
+    def start(self) -> None:
+        self.ticking = True
+        self.loop.call_soon(self._tick, context=self.context)
+
+    def tick(self) -> None:
+        """Move every task one stage on; look at the suspects (see the module doc)."""
+        try:
+            self._promote()
+            self._look()
+        finally:
+            # Even when an exception handler raised (KeyboardInterrupt), the next
+            # tick is due, or the keeper would stop for good with work left.
+            if self.fresh or self.young or self.older or any(self.suspects):
+                self.loop.call_soon(self._tick, context=self.context)
+            else:
+                self.ticking = False
+                if self.waiters:
+                    self.wake()
+
+    def _promote(self) -> None:
+        older = self.older
+        young = self.young
+        self.young = self.fresh
+        self.fresh = []
+        self.older = []
+        suspects = self.suspects[0]
+        # Tasks that have had two steps and still run get a done-callback.
+        for task in older:
+            if task.done():
+                if task._log_traceback:
+                    suspects.append(task)
+            else:
+                self.running[task] = None
+                task.add_done_callback(self._on_done, context=self.context)
+        # Tasks that have had one step and still run get one more look next tick:
+        # a task that suspends once (a lock, a queue, sleep(0)) is done by then,
+        # and a look is far cheaper than the loop handle a done-callback costs.
+        for task in young:
+            if task.done():
+                if task._log_traceback:
+                    suspects.append(task)
+            else:
+                self.older.append(task)
+
+    def _look(self) -> None:
+        """Report the suspects nobody else can read; let go of the ones read."""
+        suspects = self.suspects
+        last = len(suspects) - 1
+        self.suspects = tuple([] for _ in suspects)
+        try:
+            for age, batch in enumerate(suspects):
+                while batch:
+                    task = batch.pop()
+                    if not task._log_traceback:
+                        continue  # read (or cancelled) by somebody: theirs
+                    if _getrefcount is not None:
+                        if _getrefcount(task) <= _OURS:
+                            self.report(task, held=False)
+                        elif age < last:
+                            self.suspects[age + 1].append(task)
+                        # else: held for three ticks; if the holder drops it unread,
+                        # asyncio reports it then ("Task exception was never retrieved").
+                    elif age < last:
+                        self.suspects[age + 1].append(task)
+                    else:
+                        self.report(task, held=True)
+        finally:
+            # A handler that raised: what was not looked at yet waits for the next tick.
+            for age, batch in enumerate(suspects):
+                self.suspects[age].extend(batch)
+
+    def on_done(self, task: asyncio.Task[Any]) -> None:
+        self.running.pop(task, None)
+        if task._log_traceback:
+            self.suspects[0].append(task)
+            if not self.ticking:
+                self.start()
+        elif self.waiters and not self.ticking:
+            self.wake()
+
+    def wake(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def report(self, task: asyncio.Task[Any], *, held: bool) -> None:
+        """Pass the task's failure to the loop's exception handler, once."""
+        exc = task.exception()  # marks it retrieved: reported here, and only here
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            return  # it went out of the loop (or out of spawn()) already
+        if held:
+            why = "and nothing read its exception within three loop iterations"
+        else:
+            why = "and nothing references it any more, so nobody can read its exception"
+        context: dict[str, Any] = {
+            "message": f"Task {task.get_name()!r} failed, {why} ({started_by(task)})",
+            "exception": exc,
+            "task": task,
+        }
+        source = getattr(task, "_source_traceback", None)
+        if source:
+            context["source_traceback"] = source
+        run_in_task_context(task, self.loop.call_exception_handler, context)
+
+    def tasks(self) -> Iterator[asyncio.Task[Any]]:
+        """The tasks being kept that have not finished yet."""
+        for batch in (self.older, self.young, self.fresh, self.running):
+            for task in tuple(batch):
+                if not task.done():
+                    yield task
+
+    def busy(self, ignore: asyncio.Task[Any] | None) -> bool:
+        """Whether any kept task other than *ignore* runs, or a failure is to be looked at."""
+        if any(self.suspects):
+            return True
+        return any(task is not ignore for task in self.tasks())
+
+
+def started_by(task: asyncio.Task[Any]) -> str:
+    """'started by taskwise.spawn() at app.py:12', as far as it is cheaply known."""
+    source = getattr(task, "_source_traceback", None)  # debug mode: the spawn() call
+    if source:
+        frame = source[-1]
+        return f"started by taskwise.spawn() at {frame.filename}:{frame.lineno}"
+    # (Not task.get_coro(): on 3.12.1 and 3.13.0 it crashes the interpreter for
+    # a task that finished in its eager first step.)
+    return "started by taskwise.spawn()"
+
+
+def run_in_task_context(task: asyncio.Task[Any], func: Any, arg: Any) -> None:
+    """``func(arg)`` in a copy of *task*'s context, so that logging filters see its variables.
+
+    A copy, not the context itself: from 3.12 ``call_exception_handler()`` enters
+    the task's own context for a custom handler, and a context cannot be entered
+    twice; the copy holds the same values.
+    """
+    context = task_context(task)
+    if context is None:
+        func(arg)
+    else:
+        context.copy().run(func, arg)
+
+
+def trim_source_traceback(task: asyncio.Task[Any]) -> None:
+    """Debug mode: let the task's creation traceback end at the user's spawn() call."""
+    source = getattr(task, "_source_traceback", None)
+    while source and source[-1].filename.startswith(_PACKAGE_DIR):
+        del source[-1]
+
+
+def keeper_or_none(loop: asyncio.AbstractEventLoop) -> Keeper | None:
+    """The loop's keeper, if anything was ever spawned on it."""
+    keeper: Keeper | None = getattr(loop, KEEPER_ATTRIBUTE, None)
+    return keeper if keeper is not None else _elsewhere.get(loop)
+
+
+def keeper_of(loop: asyncio.AbstractEventLoop) -> Keeper:
+    """The loop's keeper, made on first use."""
+    keeper = keeper_or_none(loop)
+    if keeper is None:
+        keeper = Keeper(loop)
+        try:
+            setattr(loop, KEEPER_ATTRIBUTE, keeper)
+        except AttributeError:  # a loop class with __slots__: kept beside it instead
+            _elsewhere[loop] = keeper
+    return keeper
+
+
+# Keepers of loops whose class takes no attributes (none of asyncio's or uvloop's).
+# Such a loop lives on while tasks spawned on it run; a closed one goes only once
+# they are done.
+_elsewhere: WeakKeyDictionary[asyncio.AbstractEventLoop, Keeper] = WeakKeyDictionary()

@@ -13,7 +13,14 @@ import pytest
 
 import taskwise
 
-PUBLIC = ["TaskGroup", "normalize_awaitable", "spawn"]
+PUBLIC = [
+    "ShutdownResult",
+    "TaskGroup",
+    "normalize_awaitable",
+    "shutdown_spawned",
+    "spawn",
+    "spawned_tasks",
+]
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -75,6 +82,8 @@ def test_the_main_names_have_examples() -> None:
         "TaskGroup",
         "normalize_awaitable",
         "TaskGroup.spawn",
+        "shutdown_spawned",
+        "spawned_tasks",
     }
 
 

@@ -166,6 +166,9 @@ class Keeper:
                     task = batch.pop()
                     if not task._log_traceback:
                         continue  # read (or cancelled) by somebody: theirs
+                    if isinstance(task._exception, (KeyboardInterrupt, SystemExit)):
+                        task.exception()  # it left the loop (or spawn()) already: not again
+                        continue
                     if _getrefcount is not None:
                         if _getrefcount(task) <= _OURS:
                             self.report(task, held=False)
@@ -200,8 +203,6 @@ class Keeper:
     def report(self, task: asyncio.Task[Any], *, held: bool) -> None:
         """Pass the task's failure to the loop's exception handler, once."""
         exc = task.exception()  # marks it retrieved: reported here, and only here
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            return  # it went out of the loop (or out of spawn()) already
         if held:
             why = "and nothing read its exception within three loop iterations"
         else:

@@ -69,7 +69,14 @@ async def waiter() -> str:
     """Wait on a future only this task references: lost if nothing holds the task."""
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[str] = loop.create_future()
-    loop.call_later(0.02, lambda r=weakref.ref(fut): r() and r().set_result("ok"))  # type: ignore[union-attr]
+    ref = weakref.ref(fut)
+
+    def resolve() -> None:
+        fut = ref()
+        if fut is not None:
+            fut.set_result("ok")
+
+    loop.call_later(0.02, resolve)
     return await fut
 
 

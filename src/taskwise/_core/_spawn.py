@@ -187,13 +187,22 @@ def new_task(
                 return _tasks.Task(coro, loop=loop, name=name)
             if factory is EAGER_TASK_FACTORY:
                 return EagerTask(coro, loop=loop, name=name, eager_start=True)
-        task = loop.create_task(coro, name=name)
+        return _trimmed(loop.create_task(coro, name=name))
     except BaseException:
         close_quietly(coro)
         raise
-    if getattr(task, "_source_traceback", None):  # debug mode
+
+
+def _trimmed(task: asyncio.Task[T]) -> asyncio.Task[T]:
+    """*task*, its debug-mode creation traceback ending at the user's spawn() call."""
+    if getattr(task, "_source_traceback", None):
         trim_source_traceback(task)
-    return task
+    try:
+        return task
+    finally:
+        # A task that failed eagerly holds the frames that created it through its
+        # traceback: no frame of ours may hold the task (a cycle keeps both alive).
+        del task
 
 
 def default_name(coro: Coroutine[Any, Any, Any]) -> str:
@@ -226,19 +235,13 @@ def _create_task(
         if eager and TASK_TAKES_EAGER_START:
             if CREATE_TASK_TAKES_EAGER_START and isinstance(loop, asyncio.BaseEventLoop):
                 # 3.14+: the loop passes eager_start= to its task factory.
-                task = loop.create_task(coro, eager_start=True, **kwargs)  # type: ignore[call-arg,unused-ignore]
-                if getattr(task, "_source_traceback", None):  # debug mode
-                    trim_source_traceback(task)
-                return task
+                return _trimmed(loop.create_task(coro, eager_start=True, **kwargs))  # type: ignore[call-arg,unused-ignore]
             if loop.get_task_factory() in (None, EAGER_TASK_FACTORY):
                 # What create_task() does without a factory, plus eager_start; and what
                 # the stock eager factory does, but named before the first step.
                 return asyncio.Task(coro, loop=loop, eager_start=True, **kwargs)  # type: ignore[call-arg,unused-ignore]
             # 3.12/3.13 with a task factory (or uvloop): the factory decides.
-        task = loop.create_task(coro, **kwargs)
+        return _trimmed(loop.create_task(coro, **kwargs))
     except BaseException:
         close_quietly(coro)
         raise
-    if getattr(task, "_source_traceback", None):  # debug mode
-        trim_source_traceback(task)
-    return task

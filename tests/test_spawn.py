@@ -560,14 +560,10 @@ async def name_seen_in_first_step() -> str:
     return task.get_name()
 
 
-async def test_the_name_is_set_before_the_first_step(loop_kind: str) -> None:
+async def test_the_name_is_set_before_the_first_step() -> None:
     # Under the stock eager factory asyncio names a task only after its eager first
-    # step; spawn builds the task with its name, so the first step already sees it --
-    # except in debug mode, where spawn leaves task creation to loop.create_task().
+    # step; spawn builds the task with its name, so the first step already sees it,
+    # in debug mode too.
     assert await spawn(name_seen_in_first_step(), eager=True) == "name_seen_in_first_step"
-    named = await spawn(name_seen_in_first_step(), name="named")
-    if loop_kind == "eager" and asyncio.get_running_loop().get_debug():
-        assert named.startswith("Task-")  # asyncio's own behaviour
-    else:
-        assert named == "named"
-        assert await spawn(name_seen_in_first_step()) == "name_seen_in_first_step"
+    assert await spawn(name_seen_in_first_step(), name="named") == "named"
+    assert await spawn(name_seen_in_first_step()) == "name_seen_in_first_step"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
-import inspect
 import logging
 import sys
 from collections.abc import Iterator
@@ -203,13 +202,7 @@ async def test_the_default_handler_logs_with_the_tasks_context_variables(
     assert "Task 'handler' failed" in record.getMessage()
 
 
-async def test_in_debug_mode_the_report_points_at_the_spawn_call(loop_kind: str) -> None:
-    if loop_kind == "eager" and "finally:" not in inspect.getsource(
-        asyncio.BaseEventLoop.create_task
-    ):  # pragma: no cover - depends on the patch release
-        # Before gh-128552 (3.12.9, 3.13.2), create_task() itself keeps an eagerly failed
-        # task in a reference cycle with its frame; asyncio reports it when collected.
-        pytest.skip("this Python's create_task() keeps an eagerly failed task in a cycle")
+async def test_in_debug_mode_the_report_points_at_the_spawn_call() -> None:
     loop = asyncio.get_running_loop()
     debug = loop.get_debug()
     loop.set_debug(True)

@@ -18,7 +18,7 @@ from types import CoroutineType, TracebackType
 from typing import Any, TypeVar, final
 from weakref import WeakKeyDictionary
 
-from ._checks import check_name, close_quietly, coroutine_or_error
+from ._checks import check_name, close_quietly, coroutine_or_error, not_on_asyncio
 from ._compat import (
     CREATE_TASK_TAKES_CONTEXT,
     EMPTY_CONTEXT,
@@ -247,7 +247,10 @@ class TaskGroup:
                 f"{self!r} has already been entered. A TaskGroup runs one `async with` "
                 f"block: create a new TaskGroup(...) for each block."
             )
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(not_on_asyncio(f"`async with {self!r}`")) from None
         task = asyncio.current_task(loop)
         if task is None:  # a coroutine driven by hand, or from a callback
             raise RuntimeError(

@@ -24,13 +24,14 @@ def _running_loop(call: str) -> asyncio.AbstractEventLoop:
 class _SpawnedView(Set[asyncio.Task[Any]]):
     """The tasks spawn() keeps on one loop that have not finished: live, read-only."""
 
-    __slots__ = ("_keeper",)
+    __slots__ = ("_loop",)
 
-    def __init__(self, keeper: Keeper | None) -> None:
-        self._keeper = keeper
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
 
     def _tasks(self) -> Iterator[asyncio.Task[Any]]:
-        return iter(()) if self._keeper is None else self._keeper.tasks()
+        keeper = keeper_or_none(self._loop)  # none yet, if nothing was spawned so far
+        return iter(()) if keeper is None else keeper.tasks()
 
     def __contains__(self, task: object) -> bool:
         return any(t is task for t in self._tasks())
@@ -69,7 +70,7 @@ def spawned_tasks() -> Set[asyncio.Task[object]]:
             assert task in spawned_tasks()
             task.cancel()
     """
-    return _SpawnedView(keeper_or_none(_running_loop("spawned_tasks()")))
+    return _SpawnedView(_running_loop("spawned_tasks()"))
 
 
 @final
@@ -148,14 +149,21 @@ async def shutdown_spawned(timeout: float | None = None) -> ShutdownResult:
     deadline = None if timeout is None else loop.time() + timeout
     if await _until_idle(keeper, me, deadline):
         return ShutdownResult((), timeout)
-    message = f"taskwise.shutdown_spawned(): still running after the {timeout:g} s timeout"
-    late = [task for task in keeper.tasks() if task is not me]
-    names = tuple(task.get_name() for task in late)
-    for task in late:
-        task.cancel(message)
-    del late  # hold no task while failures are looked at
+    names = _cancel_the_rest(keeper, me, f"still running after the {timeout:g} s timeout")
     await _until_idle(keeper, me, None)
     return ShutdownResult(names, timeout)
+
+
+def _cancel_the_rest(keeper: Keeper, me: asyncio.Task[Any] | None, why: str) -> tuple[str, ...]:
+    """Cancel the kept tasks but *me*, saying *why*; return their names.
+
+    A function of its own, so that no variable of the waiting coroutine holds
+    a task afterwards: failures in their cleanup stay reportable at once.
+    """
+    late = [task for task in keeper.tasks() if task is not me]
+    for task in late:
+        task.cancel(f"taskwise.shutdown_spawned(): {why}")
+    return tuple(task.get_name() for task in late)
 
 
 async def _until_idle(keeper: Keeper, me: asyncio.Task[Any] | None, deadline: float | None) -> bool:

@@ -170,22 +170,25 @@ def new_task(
 ) -> asyncio.Task[T]:
     """The task ``loop.create_task(coro, name=name)`` makes; *coro* is closed if that fails.
 
-    Where ``create_task()`` is asyncio's own untouched code, debug mode is off
-    and the task factory is none or the stock eager one, what it would do is
-    known, and the task is built here directly: a Python call cheaper, and
-    (under the eager factory) named before its first step rather than after it.
-    Any other loop, factory, override or instrumentation is called as usual.
+    Where ``create_task()`` is asyncio's own untouched code and the task factory
+    is none or the stock eager one, what it would do is known, and the task is
+    built here directly: a Python call cheaper, and (under the eager factory)
+    named before its first step rather than after it. Any other loop, factory,
+    override or instrumentation is called as usual. In debug mode the task's
+    creation traceback ends at the caller's line, as ``create_task()`` makes it.
     """
     try:
-        if (
-            type(loop).create_task is BASE_CREATE_TASK
-            and BASE_CREATE_TASK.__code__ is (_STOCK_CODE if _checked else _stock_code())
-            and not loop._debug  # type: ignore[attr-defined]
+        if type(loop).create_task is BASE_CREATE_TASK and BASE_CREATE_TASK.__code__ is (
+            _STOCK_CODE if _checked else _stock_code()
         ):
             factory = loop._task_factory  # type: ignore[attr-defined]
             if factory is None:
+                if loop._debug:  # type: ignore[attr-defined]
+                    return _trimmed(_tasks.Task(coro, loop=loop, name=name))
                 return _tasks.Task(coro, loop=loop, name=name)
             if factory is EAGER_TASK_FACTORY:
+                if loop._debug:  # type: ignore[attr-defined]
+                    return _trimmed(EagerTask(coro, loop=loop, name=name, eager_start=True))
                 return EagerTask(coro, loop=loop, name=name, eager_start=True)
         return _trimmed(loop.create_task(coro, name=name))
     except BaseException:

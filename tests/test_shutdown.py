@@ -112,7 +112,7 @@ async def test_failures_during_the_drain_are_reported_exactly_once() -> None:
         try:
             await asyncio.sleep(60)
         finally:
-            raise KeyError("in cleanup")  # noqa: B012 - a faulty cleanup, on purpose
+            raise KeyError("in cleanup")  # a faulty cleanup, on purpose
 
     try:
         spawn(fails_soon(), name="soon")

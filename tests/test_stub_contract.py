@@ -205,14 +205,20 @@ async def test_taskgroup_context_by_version() -> None:
 
 
 async def test_code_after_a_cancelled_block_runs() -> None:
-    """Why `__aexit__` is typed `-> bool`: cancel() ends the body early, without an error."""
+    """What the stubs' `__aexit__ -> None` does not show (docs/taskgroup.md): cancel() ends the
+    body early, without an error, so the code after the block runs (the runtime returns True),
+    and a name the body would have bound after the interruption is unbound there."""
     reached = []
     async with TaskGroup() as tg:
+        early = tg.spawn(asyncio.sleep(1))
         assert tg.cancel() is None
         await asyncio.sleep(1)
-        reached.append("body")  # pragma: no cover - cancelled before
+        late = "bound"  # pragma: no cover - cancelled before
     reached.append("after")
     assert reached == ["after"]
+    assert early.cancelled()  # bound before the interruption: usable
+    with pytest.raises(UnboundLocalError):
+        print(late)  # the checkers see `late` as bound here
 
 
 def test_taskgroup_is_final_and_slotted() -> None:

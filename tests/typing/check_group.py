@@ -31,7 +31,8 @@ async def usage() -> None:
         assert_type(tg, TaskGroup)
         assert_type(tg.spawn(fetch("a")), asyncio.Task[bytes])
         assert_type(tg.spawn(count(), name="page-1"), asyncio.Task[int])
-        assert_type(tg.spawn(asyncio.sleep(0, "x"), name=None), asyncio.Task[str])
+        # ty keeps the literal, Task[Literal["x"]], where the others widen it (docs/typing.md).
+        assert_type(tg.spawn(asyncio.sleep(0, "x"), name=None), asyncio.Task[str])  # ty: ignore[type-assertion-failure]
         assert_type(tg.name, str | None)
         assert_type(tg.tasks, Set[asyncio.Task[object]])
         for task in tg.tasks:
@@ -47,28 +48,29 @@ async def context_from_311(ctx: contextvars.Context) -> None:
         if sys.version_info >= (3, 11):
             assert_type(tg.spawn(fetch("a"), context=ctx), asyncio.Task[bytes])
         else:
-            # 3.10 raises TypeError for a Context at runtime: only None type-checks.
-            tg.spawn(fetch("a"), context=ctx)  # type: ignore[arg-type]
+            # 3.10 raises TypeError for a Context at runtime: only None type-checks. (pyrefly's
+            # `unused-ignore`: in the 3.13 run it calls the ignore in this dead branch unused.)
+            tg.spawn(fetch("a"), context=ctx)  # type: ignore[arg-type]  # ty: ignore[invalid-argument-type]  # pyrefly: ignore[bad-argument-type, unused-ignore]
         assert_type(tg.spawn(fetch("a"), context=None), asyncio.Task[bytes])
 
 
 async def what_is_refused(fut: asyncio.Future[int]) -> None:
-    TaskGroup(1)  # type: ignore[arg-type]
-    TaskGroup("a", "b")  # type: ignore[call-arg]
+    TaskGroup(1)  # type: ignore[arg-type]  # ty: ignore[invalid-argument-type]  # pyrefly: ignore[bad-argument-type]
+    TaskGroup("a", "b")  # type: ignore[call-arg]  # ty: ignore[too-many-positional-arguments]  # pyrefly: ignore[bad-argument-count]
     async with TaskGroup() as tg:
-        tg.spawn(fetch)  # type: ignore[arg-type]  # the coroutine function, not called
-        tg.spawn(fut)  # type: ignore[arg-type]
-        tg.spawn(None)  # type: ignore[arg-type]
-        tg.spawn(fetch("a"), "page")  # type: ignore[call-arg]  # name is keyword-only
-        tg.spawn(fetch("a"), eager=True)  # type: ignore[call-arg]  # only spawn() has eager
-        tg.name = "other"  # type: ignore[misc]  # read-only property
-        tg.tasks.add(fut)  # type: ignore[attr-defined]  # a read-only view
-        tg.anything = 1  # type: ignore[attr-defined]  # __slots__, no new attributes
-    with TaskGroup():  # type: ignore[attr-defined]  # `async with`, not `with`
+        tg.spawn(fetch)  # type: ignore[arg-type]  # ty: ignore[invalid-argument-type]  # pyrefly: ignore[bad-argument-type]  # the coroutine function, not called
+        tg.spawn(fut)  # type: ignore[arg-type]  # ty: ignore[invalid-argument-type]  # pyrefly: ignore[bad-argument-type]
+        tg.spawn(None)  # type: ignore[arg-type]  # ty: ignore[invalid-argument-type]  # pyrefly: ignore[bad-argument-type]
+        tg.spawn(fetch("a"), "page")  # type: ignore[call-arg]  # ty: ignore[too-many-positional-arguments]  # pyrefly: ignore[bad-argument-count]  # name is keyword-only
+        tg.spawn(fetch("a"), eager=True)  # type: ignore[call-arg]  # ty: ignore[unknown-argument]  # pyrefly: ignore[unexpected-keyword]  # only spawn() has eager
+        tg.name = "other"  # type: ignore[misc]  # ty: ignore[invalid-assignment]  # pyrefly: ignore[read-only]  # read-only property
+        tg.tasks.add(fut)  # type: ignore[attr-defined]  # ty: ignore[missing-attribute]  # pyrefly: ignore[missing-attribute]  # a read-only view
+        tg.anything = 1  # type: ignore[attr-defined]  # ty: ignore[missing-attribute]  # pyrefly: ignore[missing-attribute]  # __slots__, no new attributes
+    with TaskGroup():  # type: ignore[attr-defined]  # ty: ignore[invalid-context-manager]  # pyrefly: ignore[bad-context-manager]  # `async with`, not `with`
         pass
 
 
-class Mine(TaskGroup):  # type: ignore[misc]  # TaskGroup is @final
+class Mine(TaskGroup):  # type: ignore[misc]  # ty: ignore[subclass-of-final-class]  # pyrefly: ignore[invalid-inheritance]  # TaskGroup is @final
     pass
 
 

@@ -6,8 +6,8 @@ Sessions:
     coverage                  combines the legs' data and enforces 95% branch coverage
     lint                      ruff (lint and format) and mypy --strict on src/ for 3.10 and 3.13
     typing-3.10 .. typing-3.13  stubtest against a freshly built wheel; the 3.13 leg also runs
-                              the type tests (mypy, pyright, basedpyright, ty, pyrefly) and
-                              --verifytypes
+                              the type tests (mypy, pyright, basedpyright, ty, pyrefly),
+                              --verifytypes, and mypy and pyright on the docs' examples
     bench-3.10 .. bench-3.13  a smoke run of the benchmarks (`-- --save` for the full run)
 """
 
@@ -64,8 +64,9 @@ def typing(session: nox.Session) -> None:
     Every leg runs stubtest (the stubs against this Python's runtime). The last leg also
     type-checks the stubs themselves, runs the type tests (tests/typing, copied outside the
     source tree, so only the installed wheel is seen) under mypy, pyright, basedpyright, ty and
-    pyrefly for Python 3.10 and 3.13, and requires 100% type completeness from pyright
-    --verifytypes.
+    pyrefly for Python 3.10 and 3.13, requires 100% type completeness from pyright
+    --verifytypes, and type-checks every Python example of the README and docs/ (mypy --strict,
+    pyright strict; scripts/doc_examples.py).
     """
     import shutil
     from pathlib import Path
@@ -114,6 +115,16 @@ def typing(session: nox.Session) -> None:
             session.run("ty", "check", "--python-version", target, *dead, *checks, env=env)
             session.run("pyrefly", "check", "--python-version", target, env=env)
         session.run("pyright", "--verifytypes", "taskwise", "--ignoreexternal", env=env)
+
+    # Every ```python example of README.md and docs/**/*.md, as a module of its own, checked as
+    # a user's code is: an example that runs can still fail its reader's type checker.
+    examples = tmp / "doc-examples"
+    shutil.rmtree(examples, ignore_errors=True)
+    session.run("python", str(root / "scripts" / "doc_examples.py"), str(examples))
+    with session.chdir(examples):
+        for target in ("3.10", "3.13"):
+            session.run("mypy", "--python-version", target, ".", env=env)
+            session.run("pyright", "--pythonversion", target, env=env)
 
 
 @nox.session(python=PYTHONS)

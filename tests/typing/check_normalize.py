@@ -91,8 +91,9 @@ async def unions(
     # it out (docs/typing.md). The two are the same type: every Task is a Future.
     assert_type(normalize_awaitable(coro_or_fut), asyncio.Task[int] | asyncio.Future[int])
     wants_future(normalize_awaitable(coro_or_fut))
-    # pyright refuses to treat it as a Task. mypy lets the expected type pick the overload and
-    # falls back to `Awaitable[T] -> Task[T]` (a Future is an Awaitable), so it accepts this.
+    # pyright, ty and pyrefly refuse to treat it as a Task. mypy lets the expected type pick the
+    # overload and falls back to `Awaitable[T] -> Task[T]` (a Future is an Awaitable), so it
+    # accepts this.
     wants_task(normalize_awaitable(coro_or_fut))  # type: ignore[arg-type, unused-ignore]  # ty: ignore[invalid-argument-type]  # pyrefly: ignore[bad-argument-type]
     # typeshed's ensure_future answers Task[int] for the same argument, wrongly: at runtime the
     # Future comes back as it is. (If this line starts failing, typeshed has fixed it.)

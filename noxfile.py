@@ -6,7 +6,8 @@ Sessions:
     coverage                  combines the legs' data and enforces 95% branch coverage
     lint                      ruff (lint and format) and mypy --strict on src/ for 3.10 and 3.13
     typing-3.10 .. typing-3.13  stubtest against a freshly built wheel; the 3.13 leg also runs
-                              the type tests (mypy, pyright, basedpyright) and --verifytypes
+                              the type tests (mypy, pyright, basedpyright, ty, pyrefly),
+                              --verifytypes, and mypy and pyright on the docs' examples
     bench-3.10 .. bench-3.13  a smoke run of the benchmarks (`-- --save` for the full run)
 """
 
@@ -62,8 +63,10 @@ def typing(session: nox.Session) -> None:
 
     Every leg runs stubtest (the stubs against this Python's runtime). The last leg also
     type-checks the stubs themselves, runs the type tests (tests/typing, copied outside the
-    repository, so only the installed wheel is seen) under mypy, pyright and basedpyright for
-    Python 3.10 and 3.13, and requires 100% type completeness from pyright --verifytypes.
+    source tree, so only the installed wheel is seen) under mypy, pyright, basedpyright, ty and
+    pyrefly for Python 3.10 and 3.13, requires 100% type completeness from pyright
+    --verifytypes, and type-checks every Python example of the README and docs/ (mypy --strict,
+    pyright strict; scripts/doc_examples.py).
     """
     import shutil
     from pathlib import Path
@@ -99,12 +102,29 @@ def typing(session: nox.Session) -> None:
     work = tmp / "typing-tests"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(root / "tests" / "typing", work)
+    checks = sorted(path.name for path in work.glob("check_*.py"))
     with session.chdir(work):  # a user's project: its own configs, no src/ in sight
         for target in ("3.10", "3.13"):
             session.run("mypy", "--python-version", target, ".", env=env)
             session.run("pyright", "--pythonversion", target, env=env)
             session.run("basedpyright", "--pythonversion", target, env=env)
+            # ty calls an ignore in a branch that is dead for the target unused (mypy and
+            # pyright do not): only the 3.10 run, where every expected error is live, checks
+            # ty's ignores. The files are named: ty passes when it finds none.
+            dead = [] if target == "3.10" else ["--ignore", "unused-ignore-comment"]
+            session.run("ty", "check", "--python-version", target, *dead, *checks, env=env)
+            session.run("pyrefly", "check", "--python-version", target, env=env)
         session.run("pyright", "--verifytypes", "taskwise", "--ignoreexternal", env=env)
+
+    # Every ```python example of README.md and docs/**/*.md, as a module of its own, checked as
+    # a user's code is: an example that runs can still fail its reader's type checker.
+    examples = tmp / "doc-examples"
+    shutil.rmtree(examples, ignore_errors=True)
+    session.run("python", str(root / "scripts" / "doc_examples.py"), str(examples))
+    with session.chdir(examples):
+        for target in ("3.10", "3.13"):
+            session.run("mypy", "--python-version", target, ".", env=env)
+            session.run("pyright", "--pythonversion", target, env=env)
 
 
 @nox.session(python=PYTHONS)

@@ -8,10 +8,12 @@ and each public call, and check that the object really returned is of the promis
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import concurrent.futures
 import contextvars
 import importlib
+import inspect
 import sys
 from collections.abc import Coroutine, Generator, Set
 from pathlib import Path
@@ -205,14 +207,20 @@ async def test_taskgroup_context_by_version() -> None:
 
 
 async def test_code_after_a_cancelled_block_runs() -> None:
-    """Why `__aexit__` is typed `-> bool`: cancel() ends the body early, without an error."""
+    """What the stubs' `__aexit__ -> None` does not show (docs/taskgroup.md): cancel() ends the
+    body early, without an error, so the code after the block runs (the runtime returns True),
+    and a name the body would have bound after the interruption is unbound there."""
     reached = []
     async with TaskGroup() as tg:
+        early = tg.spawn(asyncio.sleep(1))
         assert tg.cancel() is None
         await asyncio.sleep(1)
-        reached.append("body")  # pragma: no cover - cancelled before
+        late = "bound"  # pragma: no cover - cancelled before
     reached.append("after")
     assert reached == ["after"]
+    assert early.cancelled()  # bound before the interruption: usable
+    with pytest.raises(UnboundLocalError):
+        print(late)  # the checkers see `late` as bound here
 
 
 def test_taskgroup_is_final_and_slotted() -> None:
@@ -236,3 +244,54 @@ def test_public_modules_have_stubs() -> None:
         ) is getattr(taskwise, name)
         assert (STUBS / f"{module}.pyi").is_file(), module
     assert (STUBS / "__init__.pyi").is_file()
+
+
+def _stub_docstrings(module: str) -> dict[str, str]:
+    """Docstrings in a stub, by qualified name (`TaskGroup`, `TaskGroup.spawn`, ...)."""
+    tree = ast.parse((STUBS / f"{module}.pyi").read_text(encoding="utf-8"))
+    found: dict[str, str] = {}
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.If):  # `if sys.version_info >= ...:` branches
+                visit(node.body + node.orelse, prefix)
+            elif isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node)
+                name = prefix + node.name
+                if doc is not None:
+                    # Each version branch carries the same docstring.
+                    assert found.setdefault(name, doc) == doc, name
+                if isinstance(node, ast.ClassDef):
+                    visit(node.body, name + ".")
+
+    visit(tree.body, "")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        (
+            "_core/_group",
+            [
+                "TaskGroup",
+                "TaskGroup.name",
+                "TaskGroup.tasks",
+                "TaskGroup.spawn",
+                "TaskGroup.cancel",
+            ],
+        ),
+        ("_core/_spawn", ["spawn"]),
+    ],
+)
+def test_stub_docstrings_are_the_runtime_docstrings(module: str, names: list[str]) -> None:
+    """Checkers and editors show the stubs' docstrings (the stubs win over the source), and
+    `pyright --verifytypes` counts a public name without one as undocumented: each stub carries
+    a copy of the runtime docstring. When this fails, copy the runtime's into the stub."""
+    stub = _stub_docstrings(module)
+    runtime_module = importlib.import_module("taskwise." + module.replace("/", "."))
+    for name in sorted(set(names) | set(stub)):
+        obj: Any = runtime_module
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        assert stub.get(name) == inspect.getdoc(obj), f"stubs/taskwise/{module}.pyi: {name}"

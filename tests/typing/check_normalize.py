@@ -91,9 +91,10 @@ async def unions(
     # it out (docs/typing.md). The two are the same type: every Task is a Future.
     assert_type(normalize_awaitable(coro_or_fut), asyncio.Task[int] | asyncio.Future[int])
     wants_future(normalize_awaitable(coro_or_fut))
-    # pyright refuses to treat it as a Task. mypy lets the expected type pick the overload and
-    # falls back to `Awaitable[T] -> Task[T]` (a Future is an Awaitable), so it accepts this.
-    wants_task(normalize_awaitable(coro_or_fut))  # type: ignore[arg-type, unused-ignore]
+    # pyright, ty and pyrefly refuse to treat it as a Task. mypy lets the expected type pick the
+    # overload and falls back to `Awaitable[T] -> Task[T]` (a Future is an Awaitable), so it
+    # accepts this.
+    wants_task(normalize_awaitable(coro_or_fut))  # type: ignore[arg-type, unused-ignore]  # ty: ignore[invalid-argument-type]  # pyrefly: ignore[bad-argument-type]
     # typeshed's ensure_future answers Task[int] for the same argument, wrongly: at runtime the
     # Future comes back as it is. (If this line starts failing, typeshed has fixed it.)
     assert_type(asyncio.ensure_future(coro_or_fut), asyncio.Task[int])
@@ -107,10 +108,10 @@ async def unions(
 
 
 async def what_is_refused(fut: asyncio.Future[int]) -> None:
-    normalize_awaitable(fetch)  # type: ignore[call-overload]  # the coroutine function itself
-    normalize_awaitable(42)  # type: ignore[call-overload]
-    normalize_awaitable(None)  # type: ignore[call-overload]
-    normalize_awaitable(ticks())  # type: ignore[call-overload]  # iterated, not awaited
-    normalize_awaitable(fut, loop="main")  # type: ignore[call-overload]
-    normalize_awaitable(fut, asyncio.get_running_loop())  # type: ignore[call-overload]
-    normalize_awaitable()  # type: ignore[call-overload]
+    normalize_awaitable(fetch)  # type: ignore[call-overload]  # ty: ignore[no-matching-overload]  # pyrefly: ignore[no-matching-overload]  # the coroutine function itself
+    normalize_awaitable(42)  # type: ignore[call-overload]  # ty: ignore[no-matching-overload]  # pyrefly: ignore[no-matching-overload]
+    normalize_awaitable(None)  # type: ignore[call-overload]  # ty: ignore[no-matching-overload]  # pyrefly: ignore[no-matching-overload]
+    normalize_awaitable(ticks())  # type: ignore[call-overload]  # ty: ignore[no-matching-overload]  # pyrefly: ignore[no-matching-overload]  # iterated, not awaited
+    normalize_awaitable(fut, loop="main")  # type: ignore[call-overload]  # ty: ignore[no-matching-overload]  # pyrefly: ignore[no-matching-overload]
+    normalize_awaitable(fut, asyncio.get_running_loop())  # type: ignore[call-overload]  # ty: ignore[no-matching-overload]  # pyrefly: ignore[no-matching-overload]
+    normalize_awaitable()  # type: ignore[call-overload]  # ty: ignore[no-matching-overload]  # pyrefly: ignore[no-matching-overload]

@@ -227,7 +227,7 @@ class TaskGroup:
         return self._name
 
     @property
-    def tasks(self) -> Set[asyncio.Task[Any]]:
+    def tasks(self) -> Set[asyncio.Task[object]]:
         """A live view of the group's tasks that are still running."""
         return _TaskView(self._tasks)
 
@@ -272,7 +272,7 @@ class TaskGroup:
 
     async def __aexit__(
         self,
-        exc_type: type[BaseException] | None,
+        et: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
@@ -285,7 +285,7 @@ class TaskGroup:
                 _group_path.reset(token)
         error: BaseException | None = None
         try:
-            error = await self._finish(exc_type, exc)
+            error = await self._finish(et, exc)
             if error is None:
                 return True  # suppress our own cancellation of the body
             raise error

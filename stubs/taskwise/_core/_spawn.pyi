@@ -16,7 +16,44 @@ if sys.version_info >= (3, 11):
         name: str | None = None,
         context: Context | None = None,
         eager: bool = False,
-    ) -> Task[_T]: ...
+    ) -> Task[_T]:
+        """Start *coro* as a task on the running loop, and keep it alive until it is done.
+
+        The task is the one ``loop.create_task()`` would make, so the loop's task
+        factory (uvloop, an eager factory, instrumentation) applies. (Where
+        ``create_task()`` is asyncio's own and its result is known -- no factory,
+        or ``asyncio.eager_task_factory`` -- spawn builds that same task itself,
+        one Python call cheaper.) Unlike a bare ``create_task()``, the task cannot
+        be garbage-collected while it runs, and a failure that nobody awaits or
+        reads is reported promptly -- a few loop iterations after the task ends --
+        and exactly once, through the loop's exception handler with the task in
+        the context. Cancellation is not a failure.
+
+        Args:
+            coro: a coroutine object, such as ``fetch(url)``.
+            name: the task's name; by default the coroutine's qualified name
+                (``"Crawler.fetch"``), never ``"Task-17"``.
+            context: the :class:`contextvars.Context` the task runs in (3.11+; on
+                3.10 passing it raises TypeError: use ``ctx.run(spawn, coro)`` to
+                start the task in a copy of ``ctx``).
+            eager: run the coroutine's first step now, inside this call, on 3.12+
+                (see ``docs/spawn.md`` for uvloop, custom task factories and 3.10/3.11,
+                where the task starts on the next loop iteration as usual).
+
+        Returns:
+            The :class:`asyncio.Task` itself.
+
+        Raises:
+            TypeError: *coro* is not a coroutine object (it is closed if it is one).
+            RuntimeError: no event loop is running in this thread.
+
+        Example::
+
+            async def main() -> None:
+                task = spawn(asyncio.sleep(0.01, "done"), name="nap")
+                assert task.get_name() == "nap"
+                assert await task == "done"
+        """
 
 else:
     # 3.10: tasks cannot run in a given context; a Context raises TypeError at runtime, so
@@ -27,4 +64,41 @@ else:
         name: str | None = None,
         context: None = None,
         eager: bool = False,
-    ) -> Task[_T]: ...
+    ) -> Task[_T]:
+        """Start *coro* as a task on the running loop, and keep it alive until it is done.
+
+        The task is the one ``loop.create_task()`` would make, so the loop's task
+        factory (uvloop, an eager factory, instrumentation) applies. (Where
+        ``create_task()`` is asyncio's own and its result is known -- no factory,
+        or ``asyncio.eager_task_factory`` -- spawn builds that same task itself,
+        one Python call cheaper.) Unlike a bare ``create_task()``, the task cannot
+        be garbage-collected while it runs, and a failure that nobody awaits or
+        reads is reported promptly -- a few loop iterations after the task ends --
+        and exactly once, through the loop's exception handler with the task in
+        the context. Cancellation is not a failure.
+
+        Args:
+            coro: a coroutine object, such as ``fetch(url)``.
+            name: the task's name; by default the coroutine's qualified name
+                (``"Crawler.fetch"``), never ``"Task-17"``.
+            context: the :class:`contextvars.Context` the task runs in (3.11+; on
+                3.10 passing it raises TypeError: use ``ctx.run(spawn, coro)`` to
+                start the task in a copy of ``ctx``).
+            eager: run the coroutine's first step now, inside this call, on 3.12+
+                (see ``docs/spawn.md`` for uvloop, custom task factories and 3.10/3.11,
+                where the task starts on the next loop iteration as usual).
+
+        Returns:
+            The :class:`asyncio.Task` itself.
+
+        Raises:
+            TypeError: *coro* is not a coroutine object (it is closed if it is one).
+            RuntimeError: no event loop is running in this thread.
+
+        Example::
+
+            async def main() -> None:
+                task = spawn(asyncio.sleep(0.01, "done"), name="nap")
+                assert task.get_name() == "nap"
+                assert await task == "done"
+        """

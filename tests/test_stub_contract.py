@@ -238,6 +238,9 @@ def test_public_modules_have_stubs() -> None:
         ("_core/_spawn", "spawn"),
         ("_core/_group", "TaskGroup"),
         ("_core/_normalize", "normalize_awaitable"),
+        ("_core/_shutdown", "shutdown_spawned"),
+        ("_core/_shutdown", "spawned_tasks"),
+        ("_core/_shutdown", "ShutdownResult"),
     ]:
         assert getattr(
             importlib.import_module("taskwise." + module.replace("/", ".")), name
@@ -282,6 +285,7 @@ def _stub_docstrings(module: str) -> dict[str, str]:
             ],
         ),
         ("_core/_spawn", ["spawn"]),
+        ("_core/_shutdown", ["spawned_tasks", "ShutdownResult", "shutdown_spawned"]),
     ],
 )
 def test_stub_docstrings_are_the_runtime_docstrings(module: str, names: list[str]) -> None:

@@ -93,13 +93,15 @@ def spawn(
 
     The task is the one ``loop.create_task()`` would make, so the loop's task
     factory (uvloop, an eager factory, instrumentation) applies. (Where
-    ``create_task()`` is asyncio's own and its result is known -- no factory,
-    or ``asyncio.eager_task_factory`` -- spawn builds that same task itself,
-    one Python call cheaper.) Unlike a bare ``create_task()``, the task cannot
-    be garbage-collected while it runs, and a failure that nobody awaits or
-    reads is reported promptly -- a few loop iterations after the task ends --
-    and exactly once, through the loop's exception handler with the task in
-    the context. Cancellation is not a failure.
+    ``create_task()`` is asyncio's own, untouched code and its result is known
+    -- no factory, or ``asyncio.eager_task_factory`` -- spawn builds that same
+    task itself, one Python call cheaper.) Unlike a bare ``create_task()``, the
+    task cannot be garbage-collected while it runs. If it fails and nothing but
+    taskwise references it any more, so that nobody can read the exception, the
+    failure is reported at once, exactly once, through the loop's exception
+    handler, in the task's context; while you hold the task, its failure is
+    yours to read. Cancellation is not a failure. See
+    :func:`shutdown_spawned` to let spawned tasks finish at shutdown.
 
     Args:
         coro: a coroutine object, such as ``fetch(url)``.
@@ -116,8 +118,10 @@ def spawn(
         The :class:`asyncio.Task` itself.
 
     Raises:
-        TypeError: *coro* is not a coroutine object (it is closed if it is one).
-        RuntimeError: no event loop is running in this thread.
+        TypeError: *coro* is not a coroutine object, or *name* is not a str (the
+            coroutine is closed).
+        RuntimeError: no asyncio event loop is running in this thread (the
+            coroutine is closed).
 
     Example::
 

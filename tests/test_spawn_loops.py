@@ -447,3 +447,33 @@ def test_an_interrupt_in_a_spawned_task_leaves_the_loop_and_is_not_reported(kind
         loop.close()
     gc.collect()
     assert seen == []
+
+
+@needs_uvloop
+def test_the_direct_path_under_uvloop_builds_what_uvloops_create_task_builds() -> None:
+    """spawn() builds asyncio.Task(coro, loop=loop, name=name) itself on the uvloop versions
+    whose create_task() is known to do that (then name the task): read it in their source."""
+    from pathlib import Path
+
+    from taskwise._core import _spawn
+
+    assert uvloop is not None
+    loop = uvloop.new_event_loop()
+    try:
+        known = _spawn._uvloop_create_task(loop) is uvloop.Loop.create_task
+    finally:
+        loop.close()
+    source = (Path(uvloop.__file__).parent / "loop.pyx").read_text(encoding="utf-8")
+    body = source[source.index("    def create_task(self, coro") :]
+    body = body[: body.index("\n    def ", 10)]
+    shape = [
+        "self._check_closed()",
+        "if self._task_factory is None:",
+        "task = aio_Task(coro, loop=self",
+        "if name is not None:",
+        "set_name(name)",
+        "return task",
+    ]
+    assert known == all(line in body for line in shape), body
+    stdlib = (Path(uvloop.__file__).parent / "includes" / "stdlib.pxi").read_text(encoding="utf-8")
+    assert "cdef aio_Task = asyncio.Task\n" in stdlib

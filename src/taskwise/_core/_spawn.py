@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import marshal
+import sys
 from asyncio import base_events, events
 from asyncio import tasks as _tasks
 from collections.abc import Callable, Coroutine
@@ -67,6 +68,34 @@ def _compiled_create_task() -> CodeType | None:
             (c for c in code.co_consts if isinstance(c, CodeType) and c.co_name == name), None
         )
     return code
+
+
+#: ``uvloop.Loop.create_task`` of an installed uvloop whose create_task() is known
+#: (read in its source, and checked by tests/test_spawn_loops.py) to build
+#: ``asyncio.Task(coro, loop=self)`` and then set the name: 0.21 to 0.23.
+_UVLOOP_CREATE_TASK: object = None
+_UVLOOP_KNOWN = ((0, 21), (0, 23))
+
+
+def _uvloop_create_task(loop: asyncio.AbstractEventLoop) -> object:
+    """uvloop's ``Loop.create_task``, if *loop* is uvloop's and its version is known."""
+    global _UVLOOP_CREATE_TASK
+    uvloop = sys.modules.get("uvloop")
+    if uvloop is None or not isinstance(loop, getattr(uvloop, "Loop", ())):
+        return None  # (a loop of another kind: checked again next time, cheaply)
+    try:
+        version = tuple(int(part) for part in uvloop.__version__.split(".")[:2])
+    except (AttributeError, ValueError):
+        version = ()
+    low, high = _UVLOOP_KNOWN
+    if low <= version <= high:
+        _UVLOOP_CREATE_TASK = uvloop.Loop.create_task
+    else:
+        _UVLOOP_CREATE_TASK = _NOT_KNOWN
+    return _UVLOOP_CREATE_TASK
+
+
+_NOT_KNOWN = object()
 
 
 def _stock_code() -> CodeType | None:
@@ -194,6 +223,14 @@ def new_task(
                 if loop._debug:  # type: ignore[attr-defined]
                     return _trimmed(EagerTask(coro, loop=loop, name=name, eager_start=True))
                 return EagerTask(coro, loop=loop, name=name, eager_start=True)
+        elif (
+            type(loop).create_task is (_UVLOOP_CREATE_TASK or _uvloop_create_task(loop))
+            and loop.get_task_factory() is None
+            and not loop.get_debug()
+        ):
+            # uvloop's create_task() builds asyncio.Task(coro, loop=self) and names it
+            # afterwards, with a second call; built here, it is named at once.
+            return _tasks.Task(coro, loop=loop, name=name)
         return _trimmed(loop.create_task(coro, name=name))
     except BaseException:
         close_quietly(coro)

@@ -88,10 +88,8 @@ def _uvloop_create_task(loop: asyncio.AbstractEventLoop) -> object:
     except (AttributeError, ValueError):
         version = ()
     low, high = _UVLOOP_KNOWN
-    if low <= version <= high:
-        _UVLOOP_CREATE_TASK = uvloop.Loop.create_task
-    else:
-        _UVLOOP_CREATE_TASK = _NOT_KNOWN
+    known = low <= version <= high
+    _UVLOOP_CREATE_TASK = uvloop.Loop.create_task if known else _NOT_KNOWN
     return _UVLOOP_CREATE_TASK
 
 

@@ -133,3 +133,5 @@ def bench(session: nox.Session) -> None:
     every case runs); `-- --save` for the full run behind docs/performance.md."""
     session.install(".", *group("bench"))
     session.run("python", "benchmarks/bench.py", *(session.posargs or ["--quick"]))
+    quick = [] if "--save" in session.posargs else ["--quick"]
+    session.run("python", "benchmarks/soak.py", *quick)

@@ -14,4 +14,8 @@ from ._core._group import TaskGroup as TaskGroup
 from ._core._normalize import normalize_awaitable as normalize_awaitable
 from ._core._spawn import spawn as spawn
 
+#: The one place the version is written: hatchling reads it for the package metadata
+#: ([tool.hatch.version] in pyproject.toml) and ``taskwise --version`` prints it.
+__version__ = "0.1.0.dev0"
+
 __all__ = ["TaskGroup", "normalize_awaitable", "spawn"]

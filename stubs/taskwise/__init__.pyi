@@ -5,4 +5,6 @@ from ._core._group import TaskGroup as TaskGroup
 from ._core._normalize import normalize_awaitable as normalize_awaitable
 from ._core._spawn import spawn as spawn
 
+__version__: str
+
 __all__ = ["TaskGroup", "normalize_awaitable", "spawn"]

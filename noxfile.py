@@ -8,6 +8,7 @@ Sessions:
     typing-3.10 .. typing-3.13  stubtest against a freshly built wheel; the 3.13 leg also runs
                               the type tests (mypy, pyright, basedpyright) and --verifytypes
     bench-3.10 .. bench-3.13  a smoke run of the benchmarks (`-- --save` for the full run)
+    docs                      builds the documentation site in strict mode (`-- serve` to preview)
 
 On a machine without some of these Pythons, `bash scripts/test` names the missing ones and sets
 TASKWISE_PYTHONS to the others: only their sessions exist then, and the single-Python sessions
@@ -25,7 +26,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 nox.options.download_python = "never"  # the machine's Pythons, never a downloaded one
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "tests", "coverage", "typing", "bench"]
+nox.options.sessions = ["lint", "tests", "coverage", "typing", "bench", "docs"]
 
 ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # scripts/test sets TASKWISE_PYTHONS to those of ALL_PYTHONS installed here, and names the
@@ -129,3 +130,20 @@ def bench(session: nox.Session) -> None:
     every case runs); `-- --save` for the full run behind docs/performance.md."""
     session.install(".", *group("bench"))
     session.run("python", "benchmarks/bench.py", *(session.posargs or ["--quick"]))
+
+
+@nox.session(python=PYTHONS[-1])
+def docs(session: nox.Session) -> None:
+    """Build the site into site/ in strict mode: any warning fails it, a broken link or anchor
+    among them. The API reference is read from the installed package, stubs included.
+    `-- serve` previews it at http://127.0.0.1:8000 instead."""
+    # Always the code of this checkout (uv would keep an installed copy of the same version).
+    force = "--reinstall-package=taskwise" if session.venv_backend == "uv" else "--force-reinstall"
+    session.install(force, ".", *group("docs"))
+    # Material prints a notice about the future of MkDocs on every build; the choice of
+    # builder is explained in pyproject.toml and mkdocs.yml.
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    if session.posargs[:1] == ["serve"]:
+        session.run("properdocs", "serve", "-f", "mkdocs.yml", *session.posargs[1:], env=env)
+        return
+    session.run("properdocs", "build", "--strict", "--clean", "-f", "mkdocs.yml", env=env)

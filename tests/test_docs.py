@@ -67,6 +67,7 @@ def test_examples_are_found_everywhere() -> None:
     # A fence the pattern stopped matching would silently run nothing.
     docs = {example.doc for example in EXAMPLES}
     assert {"README.md", "docs/spawn.md", "docs/taskgroup.md", "docs/normalize.md"} <= docs
+    assert any(doc.startswith("docs/recipes/") for doc in docs)
 
 
 def test_every_marker_is_known_and_every_opt_out_says_why() -> None:
@@ -81,7 +82,9 @@ def test_documented_example_runs(example: Example, tmp_path: Path) -> None:
     if example.mode == "skip":
         pytest.skip(f"not run: {example.reason}")
     if example.mode == "pytest":
-        (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        # The setting docs/recipes/testing.md tells pytest-asyncio users to make.
+        ini = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+        (tmp_path / "pytest.ini").write_text(ini, encoding="utf-8")
         module = tmp_path / "test_example.py"
         module.write_text(example.code, encoding="utf-8")
         done = subprocess.run(

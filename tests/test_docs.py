@@ -68,6 +68,7 @@ def test_examples_are_found_everywhere() -> None:
     docs = {example.doc for example in EXAMPLES}
     assert {"README.md", "docs/spawn.md", "docs/taskgroup.md", "docs/normalize.md"} <= docs
     assert any(doc.startswith("docs/recipes/") for doc in docs)
+    assert any(doc.startswith("docs/migrating/") for doc in docs)
 
 
 def test_every_marker_is_known_and_every_opt_out_says_why() -> None:

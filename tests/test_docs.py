@@ -103,6 +103,14 @@ def test_documented_example_runs(example: Example, tmp_path: Path) -> None:
     exec(compile(example.code, str(example), "exec"), {"__name__": "__main__"})
 
 
+def test_readme_links_work_on_pypi_too() -> None:
+    # PyPI shows README.md as the project description, where relative links lead nowhere.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert targets
+    assert [t for t in targets if not t.startswith("https://")] == []
+
+
 def test_the_demo_runs_and_shows_each_feature() -> None:
     result = subprocess.run(
         [sys.executable, "-W", "error", str(ROOT / "examples" / "demo.py")],

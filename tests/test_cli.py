@@ -195,6 +195,15 @@ def test_other_import_errors_are_not_hidden(project: Path, monkeypatch: pytest.M
         main(["migrate", str(project)])
 
 
+def test_version_option(capsys: pytest.CaptureFixture[str]) -> None:
+    import taskwise
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"taskwise {taskwise.__version__}\n"
+
+
 def test_python_dash_m_taskwise(project: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "taskwise", "audit", str(project)],

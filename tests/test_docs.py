@@ -1,28 +1,114 @@
-"""The documentation's examples run, and the example program does what it says."""
+"""Every Python example in the documentation runs, and the example program does what it says.
+
+The examples are the ```python blocks of README.md and of every page under docs/ (the site's
+pages, recipes included). Each block runs on its own, as a reader would paste it. Two markers,
+an HTML comment on the line right before the block, change that:
+
+* ``<!-- docs-test: pytest -->``: the block is a test module; it is written to a temporary
+  directory and run with pytest (the plugins it uses are test dependencies).
+* ``<!-- docs-test: skip: REASON -->``: the block is not run; the reason is required, and shows
+  in pytest's report. Prefer running: servers bind 127.0.0.1 on a free port, and every
+  framework a recipe uses is a test dependency.
+"""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXECUTED_DOCS = ["README.md", "docs/spawn.md", "docs/taskgroup.md", "docs/normalize.md"]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[^\s`]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+MARKER = re.compile(r"<!--\s*docs-test:\s*(?P<mode>[\w-]+)\s*(?::\s*(?P<reason>.*?))?\s*-->")
 
 
-def python_blocks(path: Path) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+@dataclass(frozen=True)
+class Example:
+    doc: str
+    line: int
+    code: str
+    mode: str  # "run", "pytest" or "skip"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.doc}:{self.line}"
 
 
-@pytest.mark.parametrize("doc", EXECUTED_DOCS)
-def test_documented_examples_run(doc: str) -> None:
-    blocks = python_blocks(ROOT / doc)
-    assert blocks, f"{doc} has no python examples"
-    for number, code in enumerate(blocks, 1):
-        exec(compile(code, f"{doc} (example {number})", "exec"), {"__name__": "__main__"})
+def examples_in(path: Path) -> list[Example]:
+    text = path.read_text(encoding="utf-8")
+    found = []
+    for match in FENCE.finditer(text):
+        if match.group("lang") not in ("python", "py"):
+            continue
+        before = text[: match.start()].rstrip().rsplit("\n", 1)[-1]
+        marker = MARKER.fullmatch(before.strip())
+        mode = marker.group("mode") if marker else "run"
+        reason = (marker.group("reason") or "") if marker else ""
+        code = textwrap.dedent(match.group("body"))
+        line = text.count("\n", 0, match.start()) + 1
+        found.append(Example(str(path.relative_to(ROOT)), line, code, mode, reason))
+    return found
+
+
+EXAMPLES = [example for doc in DOCS for example in examples_in(doc)]
+
+
+def test_examples_are_found_everywhere() -> None:
+    # A fence the pattern stopped matching would silently run nothing.
+    docs = {example.doc for example in EXAMPLES}
+    assert {"README.md", "docs/spawn.md", "docs/taskgroup.md", "docs/normalize.md"} <= docs
+    assert any(doc.startswith("docs/recipes/") for doc in docs)
+    assert any(doc.startswith("docs/migrating/") for doc in docs)
+
+
+def test_every_marker_is_known_and_every_opt_out_says_why() -> None:
+    for example in EXAMPLES:
+        assert example.mode in ("run", "pytest", "skip"), f"{example}: unknown {example.mode!r}"
+        if example.mode == "skip":
+            assert example.reason, f"{example}: `docs-test: skip` needs a reason"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=str)
+def test_documented_example_runs(example: Example, tmp_path: Path) -> None:
+    if example.mode == "skip":
+        pytest.skip(f"not run: {example.reason}")
+    if example.mode == "pytest":
+        # The setting docs/recipes/testing.md tells pytest-asyncio users to make.
+        ini = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+        (tmp_path / "pytest.ini").write_text(ini, encoding="utf-8")
+        module = tmp_path / "test_example.py"
+        module.write_text(example.code, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"{example}:\n{done.stdout}\n{done.stderr}"
+        assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout
+        assert not re.search(r"\b(skipped|xfailed|deselected)\b", done.stdout), done.stdout
+        return
+    exec(compile(example.code, str(example), "exec"), {"__name__": "__main__"})
+
+
+def test_readme_links_work_on_pypi_too() -> None:
+    # PyPI shows README.md as the project description, where relative links lead nowhere.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert targets
+    assert [t for t in targets if not t.startswith("https://")] == []
 
 
 def test_the_demo_runs_and_shows_each_feature() -> None:

@@ -6,6 +6,8 @@ import asyncio
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 import textwrap
 from typing import Any
 
@@ -27,6 +29,22 @@ def test_all_lists_exactly_the_public_names() -> None:
     assert sorted(taskwise.__all__) == PUBLIC
     exported = {name for name in vars(taskwise) if not name.startswith("_")}
     assert exported == set(PUBLIC)
+
+
+def test_version_is_the_installed_distributions() -> None:
+    # __version__ is a dunder, so the exported-names check above exempts it; it is the one
+    # place the version is written, and hatchling copies it into the package metadata.
+    from importlib.metadata import version
+
+    assert isinstance(taskwise.__version__, str)
+    assert taskwise.__version__ == version("taskwise")
+
+
+def test_the_runtime_imports_no_typing_extensions() -> None:
+    # Not a runtime dependency (pyproject.toml): only the stubs import it.
+    code = "import sys, taskwise; assert 'typing_extensions' not in sys.modules, sys.modules"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def test_private_modules_declare_all() -> None:

@@ -19,6 +19,10 @@ from ._core._shutdown import shutdown_spawned as shutdown_spawned
 from ._core._shutdown import spawned_tasks as spawned_tasks
 from ._core._spawn import spawn as spawn
 
+#: The one place the version is written: hatchling reads it for the package metadata
+#: ([tool.hatch.version] in pyproject.toml) and ``taskwise --version`` prints it.
+__version__ = "0.1.0.dev0"
+
 __all__ = [
     "ShutdownResult",
     "TaskGroup",

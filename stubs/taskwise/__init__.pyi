@@ -8,6 +8,8 @@ from ._core._shutdown import shutdown_spawned as shutdown_spawned
 from ._core._shutdown import spawned_tasks as spawned_tasks
 from ._core._spawn import spawn as spawn
 
+__version__: str
+
 __all__ = [
     "ShutdownResult",
     "TaskGroup",

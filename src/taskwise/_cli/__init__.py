@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from taskwise import __version__
 from taskwise._cli._audit import RULES, audit_paths
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Find and fix risky asyncio task creation.",
         epilog="Rules and rewrites are described in docs/migration.md.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     audit = commands.add_parser(

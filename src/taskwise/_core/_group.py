@@ -449,14 +449,13 @@ class TaskGroup:
         except BaseException:
             close_quietly(coro)
             raise
-        if task.done() and not task.cancelled() and task.exception() is None:
-            # Finished in an eager first step, and well: nothing to wait for or
-            # report, as _task_done() would conclude, without a loop handle.
-            return task
         if TRACKS_AWAITED_BY:
             add_awaited_by(task, parent.task)
-        # The done-callback is added even to a task that failed or was cancelled
-        # eagerly, so that this reaches the group through the usual path.
+        # Even a task that finished in an eager first step joins the group and
+        # leaves it through its done-callback, as in CPython (gh-128550,
+        # gh-128588): a failure then interrupts the body at its next await, not
+        # inside spawn(), and a cancellation of the body meanwhile is raised from
+        # the block, where the group waits for that callback.
         self._tasks.add(task)
         task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
         if self._shutting_down() and not task.done():

@@ -13,15 +13,16 @@ drops the body's error (1a with a child still to wait for), taskwise raises it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from taskwise import TaskGroup
 
 if sys.version_info < (3, 11):
-    pass
+    from exceptiongroup import ExceptionGroup
 
 pytestmark = pytest.mark.anyio
 
@@ -67,6 +68,140 @@ async def run_in_task(scenario: Any) -> list[str]:
             raise  # pragma: no cover - the test's own task was cancelled
         log.append("cancelled")
     return log
+
+
+# --- 1a: the body's exception is lost --------------------------------------------------
+
+
+async def test_1a_body_error_with_cancel_and_an_outside_cancel_is_raised() -> None:
+    """1a: cancel(), an outside cancel, then the body fails: the error is raised, and the
+    outside cancellation strikes at the next await (before: a bare CancelledError, the
+    ValueError gone, and the next await succeeded)."""
+
+    async def scenario(log: list[str]) -> None:
+        try:
+            async with TaskGroup() as tg:
+                tg.cancel()
+                this_task().cancel()  # a cancellation from outside the group
+                raise ValueError("body")
+        except ExceptionGroup as eg:
+            log.append(f"raised {[repr(e) for e in eg.exceptions]}")
+        if HAS_CANCELLING:
+            log.append(f"cancelling {cancelling(this_task())}")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    expected = ["raised [\"ValueError('body')\"]", "cancelling 1", "cancelled"]
+    if not HAS_CANCELLING:
+        expected.remove("cancelling 1")
+    assert await run_in_task(scenario) == expected
+
+
+async def test_1a_with_a_child_still_to_wait_for_the_error_is_raised_too() -> None:
+    """1a with a child to wait for: the group's wait takes the outside cancellation, and
+    CPython main then raises CancelledError and drops the body's ValueError (it checks
+    for errors before adding the body's). taskwise loses nothing: it raises the
+    ValueError and keeps the outside cancellation pending for the next await."""
+
+    async def scenario(log: list[str]) -> None:
+        try:
+            async with TaskGroup() as tg:
+                child = tg.spawn(asyncio.sleep(LONG))
+                tg.cancel()
+                this_task().cancel()
+                raise ValueError("body")
+        except ExceptionGroup as eg:
+            log.append(f"raised {[repr(e) for e in eg.exceptions]}")
+        log.append(f"child cancelled: {child.cancelled()}")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    assert await run_in_task(scenario) == [
+        "raised [\"ValueError('body')\"]",
+        "child cancelled: True",
+        "cancelled",
+    ]
+
+
+# --- 1b: cancel() plus a pending outside cancellation, empty body -----------------------
+
+
+@pytest.mark.parametrize("group_first", [True, False], ids=["cancel-first", "outside-first"])
+async def test_1b_cancel_and_a_pending_outside_cancel_exit_normally(group_first: bool) -> None:
+    """1b: the block exits normally, and the outside cancellation, which has not reached
+    the task yet, strikes at the next await (before: CancelledError from the block)."""
+
+    async def scenario(log: list[str]) -> None:
+        async with TaskGroup() as tg:
+            cancels = [tg.cancel, this_task().cancel]
+            for cancel in cancels if group_first else reversed(cancels):
+                cancel()
+        log.append("left the block")
+        if HAS_CANCELLING:
+            log.append(f"cancelling {cancelling(this_task())}")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    expected = ["left the block", "cancelling 1", "cancelled"]
+    if not HAS_CANCELLING:
+        expected.remove("cancelling 1")
+    assert await run_in_task(scenario) == expected
+
+
+# --- 1c: one extra loop iteration at group exit -----------------------------------------
+
+
+async def crash_at_once() -> NoReturn:
+    raise MyExc("child")
+
+
+async def test_1c_group_exit_takes_no_extra_loop_iteration() -> None:
+    """1c: a child fails and the body swallows the group's CancelledError. The group
+    leaves the block in the same step, as asyncio does: a callback scheduled at the end
+    of the body runs after the code that follows the block (before: before it)."""
+    loop = asyncio.get_running_loop()
+
+    async def scenario(log: list[str]) -> None:
+        try:
+            async with TaskGroup() as tg:
+                tg.spawn(crash_at_once())
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(LONG)
+                loop.call_soon(log.append, "next loop iteration")
+        except ExceptionGroup:
+            log.append("left the block")
+        await asyncio.sleep(0)
+
+    assert await run_in_task(scenario) == ["left the block", "next loop iteration"]
+    assert not await cancel_is_pending()
+
+
+async def test_1c_a_sibling_failing_in_that_iteration_is_cancelled_first(loop_kind: str) -> None:
+    """1c, as an outcome: an outer group's child is about to fail in the next loop
+    iteration when the inner group exits. The inner group's error reaches the outer
+    group at once, which cancels that child first, as asyncio's groups do (before: the
+    extra iteration let the child fail, and its error joined the outer group's)."""
+    outer_child: list[asyncio.Task[None]] = []
+
+    async def fails_next_iteration() -> None:
+        if loop_kind == "eager":
+            await asyncio.sleep(0)  # its first step runs inside spawn(): fail in the next one
+        raise KeyError("outer child")
+
+    async def scenario(log: list[str]) -> None:
+        try:
+            async with TaskGroup("outer") as outer, TaskGroup("inner") as inner:
+                inner.spawn(crash_at_once())
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(LONG)
+                outer_child.append(outer.spawn(fails_next_iteration()))
+        except ExceptionGroup as eg:
+            log.append(repr(eg.exceptions))
+
+    assert await run_in_task(scenario) == [
+        "(ExceptionGroup('unhandled errors in a TaskGroup', [MyExc('child')]),)"
+    ]
+    assert outer_child[0].cancelled()
 
 
 # --- 1d: children that finish in their eager first step ---------------------------------

@@ -236,3 +236,113 @@ async def test_1d_a_child_done_at_once_is_in_the_group_until_its_callback(loop_k
         assert child.done() == (loop_kind == "eager")
         assert child in tg.tasks
     assert not tg.tasks
+
+
+# --- 1e: 3.10 lost an outside cancellation ----------------------------------------------
+
+
+async def test_1e_body_turns_the_outside_cancellation_into_an_error() -> None:
+    """1e: the outside cancellation is still in effect after the group raised the error:
+    the next await is cancelled, as on 3.11+ (before, on 3.10: it succeeded)."""
+    ready = asyncio.Event()
+    runner: list[asyncio.Task[None]] = []
+
+    async def scenario(log: list[str]) -> None:
+        runner.append(this_task())
+        try:
+            async with TaskGroup():
+                ready.set()
+                try:
+                    await asyncio.sleep(LONG)
+                except asyncio.CancelledError:
+                    raise MyExc("instead") from None
+        except ExceptionGroup as eg:
+            log.append(f"raised {[repr(e) for e in eg.exceptions]}")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    task = asyncio.ensure_future(run_in_task(scenario))
+    await ready.wait()
+    runner[0].cancel()
+    assert await task == ["raised [\"MyExc('instead')\"]", "cancelled"]
+
+
+async def test_1e_group_cancel_during_the_cleanup_of_an_outside_cancel() -> None:
+    """1e: an outside cancellation reaches the body; during the body's cleanup a child
+    calls tg.cancel(). The outside cancellation propagates from the block, as on 3.11+
+    (before, on 3.10: the block exited normally)."""
+    ready = asyncio.Event()
+    cleaning = asyncio.Event()
+    runner: list[asyncio.Task[None]] = []
+
+    async def stopper(tg: TaskGroup) -> None:
+        await cleaning.wait()
+        tg.cancel()
+
+    async def scenario(log: list[str]) -> None:
+        runner.append(this_task())
+        async with TaskGroup() as tg:
+            tg.spawn(stopper(tg))
+            ready.set()
+            try:
+                await asyncio.sleep(LONG)
+            finally:
+                log.append("cleanup")
+                cleaning.set()
+                await asyncio.sleep(LONG)  # cancelled by the child's tg.cancel()
+        log.append("left the block")  # pragma: no cover - a failure
+
+    task = asyncio.ensure_future(run_in_task(scenario))
+    await ready.wait()
+    runner[0].cancel()
+    assert await task == ["cleanup", "cancelled"]
+
+
+# --- 3.10 guards: what is NOT an outside cancellation ----------------------------------
+
+
+async def test_a_timeout_turned_into_an_error_is_no_outside_cancellation() -> None:
+    """wait_for() turns the cancellation of its inner task into TimeoutError: the
+    group raises that, and nothing cancels the task afterwards."""
+    with pytest.raises(ExceptionGroup) as info:
+        async with TaskGroup():
+            await asyncio.wait_for(asyncio.sleep(LONG), 0.001)
+    assert [type(e) for e in info.value.exceptions] == [asyncio.TimeoutError]
+    assert not await cancel_is_pending()
+
+
+async def test_a_cancelled_child_turned_into_an_error_is_no_outside_cancellation() -> None:
+    """The body awaits a task that was cancelled and turns that into an error."""
+    with pytest.raises(ExceptionGroup) as info:
+        async with TaskGroup() as tg:
+            child = tg.spawn(asyncio.sleep(LONG))
+            await asyncio.sleep(0)
+            child.cancel()
+            try:
+                await child
+            except asyncio.CancelledError:
+                raise MyExc("child was cancelled") from None
+    assert [type(e) for e in info.value.exceptions] == [MyExc]
+    assert not await cancel_is_pending()
+
+
+async def test_an_outside_cancellation_left_pending_stays_outside_for_the_next_group() -> None:
+    """3.10: the first group leaves the outside cancellation pending (1b) under the
+    outside message, so that the next group does not take it for its own and drop it."""
+
+    async def scenario(log: list[str]) -> None:
+        async with TaskGroup() as first:
+            this_task().cancel()
+            first.cancel()
+        log.append("left the first block")
+        async with TaskGroup() as second:
+            second.cancel()
+        log.append("left the second block")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    assert await run_in_task(scenario) == [
+        "left the first block",
+        "left the second block",
+        "cancelled",
+    ]

@@ -63,6 +63,16 @@ def _message(cancelled: BaseException) -> Any:
     return cancelled.args[0] if cancelled.args else None
 
 
+def _handled_cancellation(exc: BaseException) -> BaseException | None:
+    """The nearest CancelledError that *exc* was raised while handling, if any."""
+    context = exc.__context__
+    for _ in range(100):  # a chain made by hand can loop: give up rather than spin
+        if context is None or isinstance(context, asyncio.CancelledError):
+            return context
+        context = context.__context__
+    return None
+
+
 class _Parent:
     """The task that runs a group's body, and the cancellations the group sends it.
 
@@ -71,8 +81,9 @@ class _Parent:
     counter: the groups count the cancellations they send each task in
     ``_group_cancels`` and mark them with a message. Any other cancellation a
     group learns of is an outside one, and stays in effect until the group
-    exits, as a raised ``cancelling()`` does on 3.11+: one still pending, and
-    one that reaches the group.
+    exits, as a raised ``cancelling()`` does on 3.11+: one still pending, one
+    that reaches the group, and one that the body turned into another
+    exception (see ``saw()``).
     """
 
     __slots__ = ("outside", "outside_message", "requested", "task")
@@ -89,12 +100,14 @@ class _Parent:
         if TASKS_CAN_UNCANCEL:
             task.cancel()
             return
-        # 3.10: a cancellation already pending is somebody else's unless a
-        # group sent it. Two requests merge into one CancelledError, so whoever
-        # comes second overwrites the message: ours is set on the task, and
-        # saw() checks that nobody has replaced it.
-        self._outside_pending()
+        # 3.10: two requests merge into one CancelledError, so whoever comes second
+        # decides its message. An outside cancellation already pending interrupts
+        # the body for us too: keep its message, which tells every group that it
+        # is not theirs. Otherwise ours is set on the task too, and saw() checks
+        # that nobody has replaced it.
         _group_cancels[task] = _group_cancels.get(task, 0) + 1
+        if self._outside_pending():
+            return
         task.cancel(_CANCEL_MESSAGE)
         task._cancel_message = _CANCEL_MESSAGE
 
@@ -128,6 +141,15 @@ class _Parent:
             elif self.requested and task._cancel_message != _CANCEL_MESSAGE:
                 # Somebody cancelled the task after us, merged into our CancelledError.
                 self._note_outside(task._cancel_message)
+        # The body turned an outside cancellation into an error, or a second
+        # cancellation replaced it during the body's cleanup: on 3.11+ it is still
+        # counted by cancelling(), so it still counts here. Only a CancelledError
+        # that chains nothing is taken for the task's own: one that chains
+        # another came out of an awaited task (TimeoutError from wait_for() chains
+        # the inner task's, for one) and says nothing about this task.
+        handled = _handled_cancellation(exc)
+        if handled is not None and handled.__context__ is None and not _is_ours(handled):
+            self._note_outside(_message(handled))
 
     def withdraw(self) -> int:
         """Take back the group's cancellation; return how many others remain."""

@@ -21,7 +21,6 @@ from weakref import WeakKeyDictionary
 from ._checks import close_quietly, coroutine_or_error
 from ._compat import (
     CREATE_TASK_TAKES_CONTEXT,
-    EMPTY_CONTEXT,
     TASKS_CAN_UNCANCEL,
     TRACKS_AWAITED_BY,
     BaseExceptionGroup,
@@ -245,6 +244,7 @@ class TaskGroup:
         "_aborting",
         "_all_done",
         "_base_error",
+        "_callback_context",
         "_cancel_on_enter",
         "_count",
         "_entered",
@@ -280,6 +280,7 @@ class TaskGroup:
         self._all_done: asyncio.Future[None] | None = None
         self._token: Token[str] | None = None
         self._on_done = self._task_done  # bound once, not once per task
+        self._callback_context: Context | None = None
 
     @property
     def name(self) -> str | None:
@@ -317,6 +318,11 @@ class TaskGroup:
         self._loop = loop
         self._parent = _Parent(task)
         self._entered = True
+        # The children's done-callbacks read no context variables, so they share one
+        # empty context, the group's own: a Context can be entered by one thread at
+        # a time, so one shared by every group would collide between loops in
+        # several threads ("cannot enter context", and the callback never runs).
+        self._callback_context = Context()
         outer = _group_path.get()
         path = outer
         if self._name is not None:
@@ -527,7 +533,7 @@ class TaskGroup:
         # inside spawn(), and a cancellation of the body meanwhile is raised from
         # the block, where the group waits for that callback.
         self._tasks.add(task)
-        task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
+        task.add_done_callback(self._on_done, context=self._callback_context)
         if self._shutting_down() and not task.done():
             task.cancel()  # an eager child cancelled the group before it joined
         try:

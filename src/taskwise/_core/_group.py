@@ -21,7 +21,6 @@ from weakref import WeakKeyDictionary
 from ._checks import check_name, close_quietly, coroutine_or_error, not_on_asyncio
 from ._compat import (
     CREATE_TASK_TAKES_CONTEXT,
-    EMPTY_CONTEXT,
     TASKS_CAN_UNCANCEL,
     TRACKS_AWAITED_BY,
     BaseExceptionGroup,
@@ -54,23 +53,45 @@ def _is_base_error(exc: BaseException) -> bool:
     return isinstance(exc, (SystemExit, KeyboardInterrupt))
 
 
+def _is_ours(cancelled: BaseException) -> bool:
+    """3.10: whether a CancelledError carries the message a group's cancellation has."""
+    return bool(cancelled.args) and cancelled.args[0] == _CANCEL_MESSAGE
+
+
+def _message(cancelled: BaseException) -> Any:
+    return cancelled.args[0] if cancelled.args else None
+
+
+def _handled_cancellation(exc: BaseException) -> BaseException | None:
+    """The nearest CancelledError that *exc* was raised while handling, if any."""
+    context = exc.__context__
+    for _ in range(100):  # a chain made by hand can loop: give up rather than spin
+        if context is None or isinstance(context, asyncio.CancelledError):
+            return context
+        context = context.__context__
+    return None
+
+
 class _Parent:
     """The task that runs a group's body, and the cancellations the group sends it.
 
     asyncio's groups count cancellations with ``Task.cancelling()`` and take
     their own back with ``Task.uncancel()`` (3.11+). On 3.10 tasks have no
     counter: the groups count the cancellations they send each task in
-    ``_group_cancels`` and mark them with a message; a CancelledError (or a
-    pending cancellation) with another message comes from somebody else.
+    ``_group_cancels`` and mark them with a message. Any other cancellation a
+    group learns of is an outside one, and stays in effect until the group
+    exits, as a raised ``cancelling()`` does on 3.11+: one still pending, one
+    that reaches the group, and one that the body turned into another
+    exception (see ``saw()``).
     """
 
-    __slots__ = ("outside", "requested", "seen", "task")
+    __slots__ = ("outside", "outside_message", "requested", "task")
 
     def __init__(self, task: asyncio.Task[Any]) -> None:
         self.task = task
         self.requested = False  # the group has cancelled this task
-        self.seen = False  # a CancelledError reached the group since then
-        self.outside = False  # 3.10: a cancellation that is not a group's
+        self.outside = False  # 3.10: an outside cancellation is in effect
+        self.outside_message: Any = None  # 3.10: and its message
 
     def cancel(self) -> None:
         self.requested = True
@@ -78,32 +99,56 @@ class _Parent:
         if TASKS_CAN_UNCANCEL:
             task.cancel()
             return
-        # 3.10: a cancellation already pending is somebody else's unless a
-        # group sent it. Two requests merge into one CancelledError, so whoever
-        # comes second overwrites the message: ours is set on the task, and
-        # saw() checks that nobody has replaced it.
-        waiter = task._fut_waiter
-        if task._must_cancel:
-            pending = task._cancel_message
-        elif waiter is not None and waiter.cancelled():
-            pending = getattr(waiter, "_cancel_message", None)
-        else:
-            pending = _CANCEL_MESSAGE  # nothing pending
-        if pending != _CANCEL_MESSAGE:
-            self.outside = True
+        # 3.10: two requests merge into one CancelledError, so whoever comes second
+        # decides its message. An outside cancellation already pending interrupts
+        # the body for us too: keep its message, which tells every group that it
+        # is not theirs. Otherwise ours is set on the task too, and saw() checks
+        # that nobody has replaced it.
         _group_cancels[task] = _group_cancels.get(task, 0) + 1
+        if self._outside_pending():
+            return
         task.cancel(_CANCEL_MESSAGE)
         task._cancel_message = _CANCEL_MESSAGE
 
+    def _note_outside(self, message: Any) -> None:
+        self.outside = True
+        self.outside_message = message
+
+    def _outside_pending(self) -> bool:
+        """3.10: whether a cancellation that no group sent is pending (noted if so)."""
+        task: Any = self.task
+        if task._must_cancel:
+            message = task._cancel_message
+        else:
+            waiter = task._fut_waiter
+            if waiter is None or not waiter.cancelled():
+                return False
+            message = getattr(waiter, "_cancel_message", None)
+        if message == _CANCEL_MESSAGE:
+            return False
+        self._note_outside(message)
+        return True
+
     def saw(self, exc: BaseException) -> None:
-        """Note a CancelledError that reached the group."""
-        self.seen = True
+        """Note an exception that reached the group: the body's, or one from its wait."""
         if TASKS_CAN_UNCANCEL:
-            return
-        if not (exc.args and exc.args[0] == _CANCEL_MESSAGE):
-            self.outside = True  # 3.10: not a group's
-        elif self.requested and getattr(self.task, "_cancel_message", None) != _CANCEL_MESSAGE:
-            self.outside = True  # 3.10: somebody cancelled the task after us
+            return  # the task's counter knows every cancellation already
+        task: Any = self.task
+        if isinstance(exc, asyncio.CancelledError):
+            if not _is_ours(exc):
+                self._note_outside(_message(exc))
+            elif self.requested and task._cancel_message != _CANCEL_MESSAGE:
+                # Somebody cancelled the task after us, merged into our CancelledError.
+                self._note_outside(task._cancel_message)
+        # The body turned an outside cancellation into an error, or a second
+        # cancellation replaced it during the body's cleanup: on 3.11+ it is still
+        # counted by cancelling(), so it still counts here. Only a CancelledError
+        # that chains nothing is taken for the task's own: one that chains
+        # another came out of an awaited task (TimeoutError from wait_for() chains
+        # the inner task's, for one) and says nothing about this task.
+        handled = _handled_cancellation(exc)
+        if handled is not None and handled.__context__ is None and not _is_ours(handled):
+            self._note_outside(_message(handled))
 
     def withdraw(self) -> int:
         """Take back the group's cancellation; return how many others remain."""
@@ -113,14 +158,24 @@ class _Parent:
         others = _group_cancels.pop(task, 1) - 1  # 3.10
         if others:
             _group_cancels[task] = others
+        self._outside_pending()
         return others + self.outside
 
     def cancelling(self) -> bool:
-        """Whether another cancellation (from outside, or another group's) is pending."""
+        """Whether another cancellation (from outside, or another group's) is in effect."""
         task: Any = self.task
         if TASKS_CAN_UNCANCEL:
             return int(task.cancelling()) > 0
-        return self.outside or task in _group_cancels  # 3.10
+        return self._outside_pending() or self.outside or task in _group_cancels  # 3.10
+
+    def still_pending(self) -> bool:
+        """After withdraw() returned 0: whether the group's cancellation is pending still.
+
+        It is while it has not reached the task: cancel() was called in the
+        body's own step, and the body has not awaited since. ``uncancel()``
+        clears it from 3.13 on; on 3.10-3.12 only a step of the task can.
+        """
+        return bool(getattr(self.task, "_must_cancel", False))
 
     def rearm(self) -> None:
         """Keep another cancellation pending while the group raises its errors."""
@@ -129,7 +184,7 @@ class _Parent:
             task.uncancel()
             task.cancel()
         else:  # 3.10: an outside one must still look like one to the other groups
-            task.cancel(None if self.outside else _CANCEL_MESSAGE)
+            task.cancel(self.outside_message if self.outside else _CANCEL_MESSAGE)
 
 
 class _TaskView(Set[asyncio.Task[Any]]):
@@ -189,6 +244,7 @@ class TaskGroup:
         "_aborting",
         "_all_done",
         "_base_error",
+        "_callback_context",
         "_cancel_on_enter",
         "_count",
         "_entered",
@@ -220,6 +276,7 @@ class TaskGroup:
         self._all_done: asyncio.Future[None] | None = None
         self._token: Token[str] | None = None
         self._on_done = self._task_done  # bound once, not once per task
+        self._callback_context: Context | None = None
 
     @property
     def name(self) -> str | None:
@@ -260,6 +317,11 @@ class TaskGroup:
         self._loop = loop
         self._parent = _Parent(task)
         self._entered = True
+        # The children's done-callbacks read no context variables, so they share one
+        # empty context, the group's own: a Context can be entered by one thread at
+        # a time, so one shared by every group would collide between loops in
+        # several threads ("cannot enter context", and the callback never runs).
+        self._callback_context = Context()
         outer = _group_path.get()
         path = outer
         if self._name is not None:
@@ -311,13 +373,13 @@ class TaskGroup:
             loop = self._loop
             assert parent is not None and loop is not None
 
-            if exc is not None and _is_base_error(exc) and self._base_error is None:
-                self._base_error = exc
+            if exc is not None:
+                parent.saw(exc)
+                if _is_base_error(exc) and self._base_error is None:
+                    self._base_error = exc
             propagate: BaseException | None = None
             if et is not None and issubclass(et, asyncio.CancelledError):
-                assert exc is not None
                 propagate = exc
-                parent.saw(exc)
             if et is not None and not self._aborting:
                 # The body failed, or its task is being cancelled: stop the children.
                 self._abort()
@@ -344,25 +406,22 @@ class TaskGroup:
                 return self._base_error
 
             if parent.requested:
-                if not parent.seen:
-                    # Our cancellation has not reached the task yet: take it now, so
-                    # that it does not surface at the task's next await.
-                    try:
-                        await asyncio.sleep(0)
-                    except asyncio.CancelledError as cancelled:
-                        pending = cancelled
-                        parent.saw(cancelled)
                 if parent.withdraw() == 0:
                     propagate = None  # the only cancellation was ours
+                    if parent.still_pending():
+                        await self._take_back(parent)
                 elif propagate is None:
                     propagate = pending  # somebody else's: keep it
 
-            if propagate is not None and not self._errors:
-                return propagate  # cancellation from outside, with nothing else to report
-
+            # The body's error counts before a cancellation is let through: CPython
+            # main checks only the children's errors there, and drops the body's
+            # when an outside cancellation reached the group's wait.
             if et is not None and not issubclass(et, asyncio.CancelledError):
                 assert exc is not None
                 self._errors.append(exc)
+
+            if propagate is not None and not self._errors:
+                return propagate  # cancellation from outside, with nothing else to report
 
             if self._errors:
                 if parent.cancelling():
@@ -376,6 +435,23 @@ class TaskGroup:
         finally:
             # A CancelledError caught here has this frame in its traceback.
             exc = propagate = pending = None
+
+    @staticmethod
+    async def _take_back(parent: _Parent) -> None:
+        """3.10-3.12: let the group's pending cancellation strike here, and drop it.
+
+        asyncio's uncancel() clears a cancellation that has not reached the task
+        yet from 3.13 on; before, only a step of the task can take it, and this
+        is the one loop iteration that costs. A cancellation that somebody else
+        sends meanwhile merges into it: that one stays pending, for the next
+        await after the block, where it would strike without this step.
+        """
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError as cancelled:
+            parent.saw(cancelled)
+            if parent.cancelling():
+                parent.rearm()
 
     def _report_displaced(self, loop: asyncio.AbstractEventLoop, base: BaseException) -> None:
         for error in self._errors:
@@ -451,16 +527,15 @@ class TaskGroup:
         except BaseException:
             close_quietly(coro)
             raise
-        if task.done() and not task.cancelled() and task.exception() is None:
-            # Finished in an eager first step, and well: nothing to wait for or
-            # report, as _task_done() would conclude, without a loop handle.
-            return task
         if TRACKS_AWAITED_BY:
             add_awaited_by(task, parent.task)
-        # The done-callback is added even to a task that failed or was cancelled
-        # eagerly, so that this reaches the group through the usual path.
+        # Even a task that finished in an eager first step joins the group and
+        # leaves it through its done-callback, as in CPython (gh-128550,
+        # gh-128588): a failure then interrupts the body at its next await, not
+        # inside spawn(), and a cancellation of the body meanwhile is raised from
+        # the block, where the group waits for that callback.
         self._tasks.add(task)
-        task.add_done_callback(self._on_done, context=EMPTY_CONTEXT)
+        task.add_done_callback(self._on_done, context=self._callback_context)
         if self._shutting_down() and not task.done():
             task.cancel()  # an eager child cancelled the group before it joined
         try:

@@ -18,10 +18,15 @@ from __future__ import annotations
 
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)  # as tests/test_docs.py finds them
+# The fences tests/test_docs.py runs (indented ones too, in lists), found the same way.
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[^\s`]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
 OPT_OUT = re.compile(r"<!--\s*not type-checked:(.*?)-->\s*$")
 
 MYPY_INI = """\
@@ -46,7 +51,8 @@ def examples(page: Path) -> list[tuple[int, str | None, str]]:
     """(number, reason it is not type-checked or None, code) for each ```python block."""
     text = page.read_text(encoding="utf-8")
     found = []
-    for number, match in enumerate(BLOCK.finditer(text), 1):
+    blocks = [m for m in FENCE.finditer(text) if m.group("lang") in ("python", "py")]
+    for number, match in enumerate(blocks, 1):
         before = text[: match.start()].rstrip("\n").rpartition("\n")[2]
         reason = None
         opt_out = OPT_OUT.search(before)
@@ -57,7 +63,7 @@ def examples(page: Path) -> list[tuple[int, str | None, str]]:
                     f"{page}: example {number} opts out of type-checking without saying why: "
                     f"write `<!-- not type-checked: <the reason> -->`."
                 )
-        found.append((number, reason, match.group(1)))
+        found.append((number, reason, textwrap.dedent(match.group("body"))))
     return found
 
 

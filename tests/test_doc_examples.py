@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from test_docs import EXECUTED_DOCS, python_blocks
+from test_docs import DOCS, examples_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +29,10 @@ doc_examples = load_script()
 
 def test_the_blocks_are_the_ones_test_docs_runs() -> None:
     pages = doc_examples.pages()
-    for doc in EXECUTED_DOCS:
-        assert ROOT / doc in pages
+    assert pages == DOCS
     for page in pages:
         found = [code for _, _, code in doc_examples.examples(page)]
-        assert found == python_blocks(page), page
+        assert found == [example.code for example in examples_in(page)], page
 
 
 def test_every_page_under_docs_is_read(tmp_path: Path) -> None:

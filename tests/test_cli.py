@@ -38,12 +38,12 @@ def test_audit_text_output_and_exit_status(
         out == f"{project / 'mod.py'}:4:12: TW202 `asyncio.get_event_loop()` inside a "
         "coroutine; use `asyncio.get_running_loop()`\n"
     )
-    assert err.startswith("1 problem in 2 files; `taskwise rules CODE` explains")
+    assert err.startswith("1 problem in 1 file (2 files scanned); `taskwise rules CODE` explains")
 
 
 def test_audit_clean_exits_0(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", str(project / "clean.py")]) == 0
-    assert capsys.readouterr() == ("", "0 problems in 1 file\n")
+    assert capsys.readouterr() == ("", "0 problems (1 file scanned)\n")
 
 
 def test_audit_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -226,7 +226,9 @@ def test_audit_text_summary_counts_unreadable_files(
 ) -> None:
     (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
     assert main(["audit", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.endswith("0 problems in 1 file (1 could not be audited)\n")
+    assert capsys.readouterr().err.endswith(
+        "0 problems (1 file scanned, 1 could not be audited)\n"
+    )
 
 
 def test_dunder_main_in_process(
@@ -249,3 +251,29 @@ def test_the_console_script_is_installed() -> None:
     done = subprocess.run([str(script), "rules"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "TW101" in done.stdout
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def test_audit_of_a_file_python_cannot_parse_is_not_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.py"
+    path.write_text("def f(o):\n    return o.async(1)\n", encoding="utf-8")
+    assert main(["audit", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}:2:12: TW104 `o.async` is a syntax error since Python 3.7" in out
+    assert err.startswith("1 problem in 1 file (1 file scanned)")
+
+
+def test_audit_summary_says_how_many_files_were_scanned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for index in range(3):
+        (tmp_path / f"clean{index}.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "a.py").write_text(
+        "import asyncio\nasyncio.ensure_future(f())\nasyncio.Task(g())\n", encoding="utf-8"
+    )
+    assert main(["audit", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith("3 problems in 1 file (4 files scanned); ")

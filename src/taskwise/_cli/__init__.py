@@ -104,6 +104,10 @@ def _missing_paths(paths: Sequence[Path], err: TextIO) -> bool:
     return bool(missing)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
 def _run_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = audit_paths(args.paths, select=args.select, ignore=args.ignore)
     if args.format == "json":
@@ -115,10 +119,13 @@ def _run_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{error.path}: cannot audit: {error.reason}", file=err)
     if args.format == "text":
         problems = len(report.findings)
-        summary = f"{problems} problem{'s' if problems != 1 else ''} in {report.files} file"
-        summary += "s" if report.files != 1 else ""
+        summary = _plural(problems, "problem")
+        if problems:
+            summary += f" in {_plural(len({f.path for f in report.findings}), 'file')}"
+        summary += f" ({_plural(report.files, 'file')} scanned"
         if report.errors:
-            summary += f" ({len(report.errors)} could not be audited)"
+            summary += f", {len(report.errors)} could not be audited"
+        summary += ")"
         if problems:
             summary += "; `taskwise rules CODE` explains a rule, `taskwise migrate` fixes some"
         print(summary, file=err)

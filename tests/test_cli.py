@@ -22,8 +22,12 @@ def _env() -> dict[str, str]:
     return env
 
 
+PYPROJECT = '[project]\nname = "p"\nrequires-python = ">=3.10"\n'
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (tmp_path / "mod.py").write_text(LEGACY_SOURCE, encoding="utf-8")
     (tmp_path / "clean.py").write_text("x = 1\n", encoding="utf-8")
     return tmp_path
@@ -109,13 +113,19 @@ def test_migrate_diff_then_write(project: Path, capsys: pytest.CaptureFixture[st
     assert main(["migrate", str(project)]) == 1
     out, err = capsys.readouterr()
     assert "-    return asyncio.get_event_loop()\n+    return asyncio.get_running_loop()\n" in out
-    assert "1 file would be rewritten; rerun with --write to apply, 0 places to review" in err
+    assert (
+        "1 file would be rewritten; rerun with --write to apply (2 files scanned), "
+        "0 places to review"
+    ) in err
     assert mod.read_text(encoding="utf-8") == LEGACY_SOURCE
     assert main(["migrate", "--write", str(project)]) == 0
     assert "get_running_loop" in mod.read_text(encoding="utf-8")
-    assert "rewrote 1 file, 0 places to review" in capsys.readouterr().err
+    assert "rewrote 1 file (2 files scanned), 0 places to review" in capsys.readouterr().err
     assert main(["migrate", str(project)]) == 0
-    assert capsys.readouterr() == ("", "nothing to rewrite, 0 places to review\n")
+    assert capsys.readouterr() == (
+        "",
+        "nothing to rewrite (2 files scanned), 0 places to review\n",
+    )
 
 
 def test_migrate_reports_review_and_unparsable(
@@ -128,11 +138,15 @@ def test_migrate_reports_review_and_unparsable(
     assert out == ""
     assert "b.py: cannot migrate, left unchanged: syntax error at line 1" in err
     assert "Needs review (left unchanged; line numbers are before rewriting):" in err
-    assert "a.py:2:1: TW101 `asyncio.ensure_future(f())` not rewritten: the argument is not" in err
-    assert "nothing to rewrite, 2 places to review, 1 file could not be processed" in err
+    assert "a.py:2:1: TW101 `asyncio.ensure_future(f())` not rewritten: `f()` is not" in err
+    assert (
+        "nothing to rewrite (2 files scanned), 2 places to review (TW101: 1, TW102: 1), "
+        "1 file could not be processed"
+    ) in err
 
 
 def test_migrate_keeps_encoding_bom_and_newlines(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_text("[options]\npython_requires = >=3.7\n", encoding="utf-8")
     latin = tmp_path / "latin.py"
     latin.write_bytes(
         b"# -*- coding: latin-1 -*-\r\nimport asyncio\r\n\r\nasync def f():\r\n"
@@ -149,7 +163,7 @@ def test_migrate_keeps_encoding_bom_and_newlines(tmp_path: Path) -> None:
         b"    s = '\xe9t\xe9'\r\n    return asyncio.get_running_loop()\r\n"
     )
     assert bom.read_bytes() == (
-        b"\xef\xbb\xbffrom asyncio import create_task\n\nasync def g():\n    pass\n\n"
+        b"\xef\xbb\xbffrom asyncio import create_task, ensure_future\n\nasync def g():\n    pass\n\n"
         b"async def f():\n    return create_task(g())  # caf\xc3\xa9\n"
     )
 
@@ -226,9 +240,7 @@ def test_audit_text_summary_counts_unreadable_files(
 ) -> None:
     (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
     assert main(["audit", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.endswith(
-        "0 problems (1 file scanned, 1 could not be audited)\n"
-    )
+    assert capsys.readouterr().err.endswith("0 problems (1 file scanned, 1 could not be audited)\n")
 
 
 def test_dunder_main_in_process(

@@ -42,6 +42,14 @@ def _codes(value: str) -> list[str]:
     return result
 
 
+def _python_version(value: str) -> tuple[int, int]:
+    """Parse a ``--min-python`` value such as ``3.8``."""
+    major, dot, minor = value.strip().partition(".")
+    if not (dot and major.isdigit() and minor.isdigit()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Python version such as 3.8")
+    return int(major), int(minor)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="taskwise",
@@ -90,6 +98,14 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also turn dangling `asyncio.create_task(...)` statements into "
         "`taskwise.spawn(...)` (adds `import taskwise`)",
+    )
+
+    migrate.add_argument(
+        "--min-python",
+        type=_python_version,
+        metavar="X.Y",
+        help="the oldest Python the code must keep running on (default: read from the "
+        "project's requires-python; Python 3.4 if it declares none)",
     )
 
     rules = commands.add_parser("rules", help="explain the audit rules")
@@ -152,7 +168,12 @@ def _run_migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(_MISSING_LIBCST, file=err)
         return EXIT_USAGE
     return _migrate.run(
-        args.paths, write=args.write, spawn_dangling=args.spawn_dangling, out=out, err=err
+        args.paths,
+        write=args.write,
+        spawn_dangling=args.spawn_dangling,
+        out=out,
+        err=err,
+        min_python=args.min_python,
     )
 
 

@@ -520,6 +520,7 @@ class ModuleFacts:
     reexported: dict[str, str] = field(default_factory=dict)
     attribute_stores: frozenset[str | None] = frozenset()
     exports: frozenset[str] | None = None
+    import_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def resolve(self, dotted: str | None) -> str | None:
         """Resolve a dotted local spelling (``aio.sleep``) to ``asyncio.sleep``, or None."""
@@ -552,6 +553,7 @@ _ALLOWED_METHOD_DECORATORS = frozenset({"staticmethod", "classmethod"})
 def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
     """Gather the :class:`ModuleFacts` of a parsed module."""
     imports: dict[str, str] = {}
+    import_positions: dict[str, tuple[int, int]] = {}
     reexported: dict[str, str] = {}
     bound: set[str] = set()
     async_defs: set[str] = set()
@@ -588,6 +590,7 @@ def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
                 binders.add(local)
                 if node.level == 0 and module.split(".")[0] in _TRACKED_MODULES:
                     imports[local] = f"{module}.{alias.name}"
+                    import_positions.setdefault(local, (node.lineno, node.col_offset + 1))
                     continue
                 bound.add(local)
                 if alias.name == "asyncio" and module:  # `from mylib.compat import asyncio`
@@ -669,6 +672,7 @@ def collect_facts(tree: ast.Module, text: str = "") -> ModuleFacts:
         reexported=reexported,
         attribute_stores=frozenset(attribute_stores),
         exports=_literal_all(tree, stores),
+        import_positions=import_positions,
     )
 
 
@@ -972,8 +976,8 @@ class _Checker(ast.NodeVisitor):
         self.in_coroutine = False
         self.pythons: frozenset[Version] = _EVERY_PYTHON
         self.loop_names: frozenset[str] = frozenset()
-        #: (line, column) of each finding -> the oldest Python that may run the code there
-        self.floors: dict[tuple[int, int], Version] = {}
+        #: (line, column) of each finding -> the Pythons that may run the code there
+        self.pythons_at: dict[tuple[int, int], frozenset[Version]] = {}
         #: (line, column) of ``ensure_future(..., loop=X)`` calls whose X is surely a loop
         self.loop_calls: set[tuple[int, int]] = set()
         self.async_names = 0  # `async` used as a name, seen (reported or silenced)
@@ -999,7 +1003,7 @@ class _Checker(ast.NodeVisitor):
         if self.facts.suppressed(node.lineno, code):
             return
         column = self.column(node)
-        self.floors[(node.lineno, column)] = min(self.pythons, default=PYTHONS[0])
+        self.pythons_at[(node.lineno, column)] = self.pythons
         self.findings.append(Finding(self.path, node.lineno, column, code, message))
 
     def _report_async_name(self, node: ast.expr | ast.stmt | ast.alias, spelled: str) -> None:
@@ -1216,9 +1220,9 @@ class _Checker(ast.NodeVisitor):
 class SourceAnalysis:
     """One module as the audit sees it: its facts, findings and where version checks apply.
 
-    ``floors`` maps a finding's ``(line, column)`` to the oldest Python (major, minor) that
-    may run the code there, as far as enclosing ``sys.version_info``/``hasattr`` checks tell
-    (``(2, 0)`` when none does); ``loop_calls`` holds the ``(line, column)`` of
+    ``pythons`` maps a finding's ``(line, column)`` to the Pythons (major, minor) that may
+    run the code there, as far as enclosing ``sys.version_info``/``hasattr`` checks tell
+    (all of :data:`PYTHONS` when none does); ``loop_calls`` holds the ``(line, column)`` of
     ``ensure_future(..., loop=X)`` calls whose ``X`` is a local that can only hold an event
     loop (:func:`loop_locals`).
     """
@@ -1226,7 +1230,7 @@ class SourceAnalysis:
     tree: ast.Module
     facts: ModuleFacts
     findings: list[Finding]
-    floors: dict[tuple[int, int], Version]
+    pythons: dict[tuple[int, int], frozenset[Version]]
     loop_calls: set[tuple[int, int]]
 
 
@@ -1260,7 +1264,7 @@ def inspect_source(text: str, path: str = "<string>") -> SourceAnalysis:
     if checker.async_names < marked:
         parse_source(text, path)  # raises the real syntax error
     return SourceAnalysis(
-        tree, facts, sorted(set(checker.findings)), checker.floors, checker.loop_calls
+        tree, facts, sorted(set(checker.findings)), checker.pythons_at, checker.loop_calls
     )
 
 

@@ -350,6 +350,7 @@ def test_a_patch_level_check_keeps_that_minor_in_both_branches() -> None:
         "sys.version_info[x] < 3",
         "sys.version_info in ((3, 7),)",
         "sys.version_info < (3, 7, 1, 1)",
+        "x.major < 3",
     ],
 )
 def test_unknown_conditions_may_go_either_way(test: str) -> None:
@@ -382,6 +383,9 @@ def test_aliases_count_only_when_every_binding_agrees() -> None:
     assert facts.resolve("ef") == "asyncio.ensure_future"
     assert facts.resolve("mixed") is None
     assert "ef" not in facts.toplevel_imports
+    chain = "import asyncio\na = asyncio\nb = a\nc = b\nd = c\n"
+    _, facts = _audit.analyse_source(chain)
+    assert facts.aliases == {"a", "b", "c"}  # three steps are as far as it follows
 
 
 def test_attribute_assignments_unmake_async_methods() -> None:
@@ -399,6 +403,8 @@ def test_attribute_assignments_unmake_async_methods() -> None:
     assert facts.attribute_stores == {"run", "stop"}
     _, facts = _audit.analyse_source(text + "setattr(A, 'kept', None)\n")
     assert facts.async_methods["A"] == frozenset()
+    _, facts = _audit.analyse_source(text + "setattr(*args)\n")
+    assert None in facts.attribute_stores
     _, facts = _audit.analyse_source(text.replace("A.stop = compat_stop", "setattr(A, n, v)"))
     assert facts.async_methods["A"] == frozenset()
     assert None in facts.attribute_stores

@@ -76,6 +76,8 @@ def test_audit_select_and_ignore(project: Path, capsys: pytest.CaptureFixture[st
         [],
         ["audit", "--format", "xml", "."],
         ["frobnicate"],
+        ["migrate", "--min-python", "3", "."],
+        ["migrate", "--min-python", "three.eight", "."],
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

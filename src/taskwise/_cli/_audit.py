@@ -1174,8 +1174,6 @@ class _Checker(ast.NodeVisitor):
                 f"`{spelled}` was {REMOVED_APIS[qualified]}",
                 since=REMOVED_IN[qualified],
             )
-        elif marker:
-            self._report_async_name(node, spelled.replace(_ASYNC_MARKER, "async"))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""

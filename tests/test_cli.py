@@ -291,3 +291,31 @@ def test_audit_summary_says_how_many_files_were_scanned(
     )
     assert main(["audit", str(tmp_path)]) == 1
     assert capsys.readouterr().err.startswith("3 problems in 1 file (4 files scanned); ")
+
+
+def test_the_pre_commit_hook_runs_the_audit_and_is_documented(tmp_path: Path) -> None:
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with libcst
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "taskwise-audit"
+    assert hook["language"] == "python"
+    assert hook["types"] == ["python"]
+    assert hook["entry"] == "taskwise audit"
+    docs = (ROOT / "docs" / "migration.md").read_text(encoding="utf-8")
+    assert "repo: https://github.com/taskwise/taskwise" in docs
+    assert "- id: taskwise-audit" in docs
+    # pre-commit runs `entry` with the staged files appended; `python -m taskwise` is the
+    # same program as the console script the hook's environment installs.
+    bad = tmp_path / "bad.py"
+    bad.write_text(LEGACY_SOURCE, encoding="utf-8")
+    good = tmp_path / "good.py"
+    good.write_text("x = 1\n", encoding="utf-8")
+    command = [sys.executable, "-m", "taskwise", *hook["entry"].split()[1:]]
+    done = subprocess.run(
+        [*command, str(good), str(bad)], capture_output=True, text=True, env=_env(), check=False
+    )
+    assert done.returncode == 1
+    assert f"{bad}:4:12: TW202" in done.stdout
+    done = subprocess.run(
+        [*command, str(good)], capture_output=True, text=True, env=_env(), check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "")

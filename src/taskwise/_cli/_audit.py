@@ -82,10 +82,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "TW104",
         "asyncio-async",
-        "`asyncio.async(...)`, removed in Python 3.7.",
+        "`async` used as a name: `asyncio.async(...)` (removed in Python 3.7), `o.async(...)`, "
+        "`def async`.",
         "`async` became a keyword in 3.7, so the module no longer even parses.",
-        "Replace it with `asyncio.create_task(coro)` for a coroutine (or `ensure_future` first, "
-        "then follow TW101).",
+        "Replace `asyncio.async` with `asyncio.create_task(coro)` for a coroutine (or "
+        "`ensure_future` first, then follow TW101); rename other names (libraries renamed "
+        "theirs, e.g. `async_`).",
     ),
     Rule(
         "TW201",

@@ -447,3 +447,10 @@ def test_loop_locals_are_only_loop_getter_assignments() -> None:
     function = tree.body[1]
     assert isinstance(function, _audit.ast.FunctionDef)
     assert _audit.loop_locals(function, facts) == {"a", "b"}
+
+
+def test_a_module_level_loop_is_never_proved() -> None:
+    text = (
+        "import asyncio\nloop = asyncio.new_event_loop()\nasyncio.ensure_future(f(), loop=loop)\n"
+    )
+    assert _audit.inspect_source(text).loop_calls == set()

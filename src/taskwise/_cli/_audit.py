@@ -977,7 +977,8 @@ class _Checker(ast.NodeVisitor):
         self.findings: list[Finding] = []
         self.in_coroutine = False
         self.pythons: frozenset[Version] = _EVERY_PYTHON
-        self.loop_names: frozenset[str] = frozenset()
+        self.function: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+        self._loop_cache: dict[int, frozenset[str]] = {}
         #: (line, column) of each finding -> the Pythons that may run the code there
         self.pythons_at: dict[tuple[int, int], frozenset[Version]] = {}
         #: (line, column) of ``ensure_future(..., loop=X)`` calls whose X is surely a loop
@@ -1008,6 +1009,15 @@ class _Checker(ast.NodeVisitor):
         self.pythons_at[(node.lineno, column)] = self.pythons
         self.findings.append(Finding(self.path, node.lineno, column, code, message))
 
+    def _loop_locals(self) -> frozenset[str]:
+        """:func:`loop_locals` of the enclosing function, computed once and only if asked."""
+        if self.function is None:
+            return frozenset()
+        key = id(self.function)
+        if key not in self._loop_cache:
+            self._loop_cache[key] = loop_locals(self.function, self.facts)
+        return self._loop_cache[key]
+
     def _report_async_name(self, node: ast.expr | ast.stmt | ast.alias, spelled: str) -> None:
         self.async_names += 1
         self.report(
@@ -1029,16 +1039,16 @@ class _Checker(ast.NodeVisitor):
             if node.name == _ASYNC_MARKER:
                 self._report_async_name(node, f"def {node.name.replace(_ASYNC_MARKER, 'async')}")
         self.visit(node.args)
-        outer, outer_loops = self.in_coroutine, self.loop_names
+        outer, outer_function = self.in_coroutine, self.function
         self.in_coroutine = isinstance(node, ast.AsyncFunctionDef)
         if not isinstance(node, ast.Lambda):
-            self.loop_names = loop_locals(node, self.facts)
+            self.function = node
         body: list[ast.stmt] | list[ast.expr] = (
             [node.body] if isinstance(node, ast.Lambda) else node.body
         )
         for statement in body:
             self.visit(statement)
-        self.in_coroutine, self.loop_names = outer, outer_loops
+        self.in_coroutine, self.function = outer, outer_function
 
     visit_FunctionDef = _visit_function
     visit_AsyncFunctionDef = _visit_function
@@ -1102,7 +1112,7 @@ class _Checker(ast.NodeVisitor):
                 if (
                     keyword.arg == "loop"
                     and isinstance(keyword.value, ast.Name)
-                    and keyword.value.id in self.loop_names
+                    and keyword.value.id in self._loop_locals()
                 ):
                     self.loop_calls.add((node.lineno, self.column(node)))
         elif qualified == "asyncio.Task":

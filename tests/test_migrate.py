@@ -403,7 +403,7 @@ def test_item4_a_name_other_modules_import_is_not_deleted(
     assert done.stdout == "ensure_future\n"
     assert (
         "compat.py:1:1: note `ensure_future` (`asyncio.ensure_future`) is kept imported although "
-        "the rewrite may have left it unused here: this module has no `__all__`" in err
+        "the rewrite left it unused here: this module has no `__all__`" in err
     )
 
 
@@ -426,6 +426,8 @@ def test_item4_an_unused_import_goes_only_when_all_leaves_it_out_and_nobody_impo
     result = migrate_source(exported)
     assert "from asyncio import ensure_future\n" in result.text
     assert "this module's `__all__` exports it" in result.notes[0].message
+    still_used = module + "\n\ndef later():\n    return ensure_future\n"
+    assert migrate_source(still_used).notes == []
 
 
 OLD_PROJECT = {

@@ -172,6 +172,8 @@ class TaskCreationCodemod(VisitorBasedCodemodCommand):
         self.notes: dict[tuple[int, int], str] = {}
         #: set when a rewrite needs ``import taskwise``
         self.needs_taskwise = False
+        #: bare imported names -> how many of their uses were rewritten away
+        self.rewritten_uses: dict[str, int] = {}
 
     # -- scopes ---------------------------------------------------------------------------
 
@@ -313,6 +315,7 @@ class TaskCreationCodemod(VisitorBasedCodemodCommand):
             return
         module, _, obj = target.rpartition(".")
         asname = func.value if func.value != obj else None
+        self.rewritten_uses[func.value] = self.rewritten_uses.get(func.value, 0) + 1
         exports = self.facts.exports
         if exports is not None and func.value not in exports:
             if func.value not in self.view.reimported:
@@ -323,10 +326,17 @@ class TaskCreationCodemod(VisitorBasedCodemodCommand):
             why = "this module has no `__all__`, so other modules may import it from here"
         else:
             why = "this module's `__all__` exports it"
+        uses = sum(
+            1
+            for node in ast.walk(self.analysis.tree)
+            if isinstance(node, ast.Name) and node.id == func.value
+        )
+        if uses > self.rewritten_uses[func.value]:
+            return  # still used here: nothing to say
         line, column = self.facts.import_positions.get(func.value, (1, 1))
         self.notes[(line, column)] = (
-            f"`{func.value}` (`{target}`) is kept imported although the rewrite may have left it "
-            f"unused here: {why}; delete the import if nothing imports it from this module"
+            f"`{func.value}` (`{target}`) is kept imported although the rewrite left it unused "
+            f"here: {why}; delete the import if nothing imports it from this module"
         )
 
     def _refuse_indirect(self, original: cst.Call, key: _Key) -> bool:

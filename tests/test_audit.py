@@ -428,7 +428,7 @@ def test_literal_all(text: str, exports: set[str] | None) -> None:
 
 def test_loop_locals_are_only_loop_getter_assignments() -> None:
     text = (
-        "import asyncio\n"
+        "import asyncio\nfrom compat import asyncio as shim\n"
         "def f(param):\n"
         "    a = asyncio.get_event_loop()\n"
         "    b = asyncio.new_event_loop()\n    b = asyncio.get_running_loop()\n"
@@ -442,9 +442,10 @@ def test_loop_locals_are_only_loop_getter_assignments() -> None:
         "    j = asyncio.get_event_loop()\n    try:\n        pass\n    except E as j:\n        pass\n"
         "    k = asyncio.get_event_loop()\n    match x:\n        case {**k}: pass\n"
         "    m = k = asyncio.get_event_loop()\n"
+        "    n = shim.get_event_loop()\n"
     )
     tree, facts = _audit.analyse_source(text)
-    function = tree.body[1]
+    function = tree.body[2]
     assert isinstance(function, _audit.ast.FunctionDef)
     assert _audit.loop_locals(function, facts) == {"a", "b"}
 

@@ -929,8 +929,8 @@ def loop_locals(
 
     A name qualifies when every binding of it anywhere in the function (nested scopes
     included, which only makes this stricter) is ``name = asyncio.get_event_loop()``,
-    ``get_running_loop()`` or ``new_event_loop()`` without arguments, and it is no parameter,
-    ``global`` or ``nonlocal``.  Such a name is either unbound or a loop, never None.
+    ``get_running_loop()`` or ``new_event_loop()`` without arguments (asyncio imported, not
+    re-exported by another module), and it is no parameter, ``global`` or ``nonlocal``.  Such a name is either unbound or a loop, never None.
     """
     excluded: set[str] = set()
     stores: dict[str, int] = {}
@@ -959,6 +959,7 @@ def loop_locals(
             and not node.value.args
             and not node.value.keywords
             and facts.resolve(dotted_name(node.value.func)) in _LOOP_GETTERS
+            and (dotted_name(node.value.func) or "").split(".")[0] not in facts.reexported
         ):
             good[node.targets[0].id] = good.get(node.targets[0].id, 0) + 1
     return frozenset(

@@ -267,3 +267,191 @@ def test_null_bytes_value_error_on_older_pythons(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(_audit.ast, "parse", refuse)
     with pytest.raises(SourceError, match="cannot parse: source code string cannot contain null"):
         _audit.parse_source("x = 1\n")
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [
+        ("o.async(1)\n", "`o.async`"),
+        ("from trollius import async\nasync(f())\n", "`from trollius import async`"),
+        ("def async(x):\n    pass\n", "`def async`"),
+        ("class async(object):\n    pass\n", "`class async`"),
+    ],
+)
+def test_async_as_any_name_is_reported_not_passed(text: str, spelled: str) -> None:
+    # Python 3.7+ cannot parse these: the audit must not call such a file clean.
+    findings = audit_source(text)
+    assert findings, "a file Python cannot parse was reported clean"
+    assert {f.code for f in findings} == {"TW104"}
+    assert any(
+        spelled in f.message and "syntax error since Python 3.7" in f.message for f in findings
+    )
+
+
+def test_async_name_the_audit_cannot_point_at_is_a_syntax_error() -> None:
+    with pytest.raises(SourceError, match="syntax error at line 1"):
+        audit_source("import asyncio.async\n")
+
+
+def test_suppressed_async_name_still_counts_as_seen() -> None:
+    assert audit_source("o.async(1)  # taskwise: ignore\n") == []
+
+
+@pytest.mark.parametrize(
+    ("test", "true", "false"),
+    [
+        ("sys.version_info < (3, 7)", {(3, 6), (2, 7)}, {(3, 7), (4, 0)}),
+        ("sys.version_info >= (3, 7)", {(3, 7), (4, 0)}, {(3, 6)}),
+        ("sys.version_info < (3, 7, 2)", {(3, 6)}, {(3, 8)}),
+        ("sys.version_info[:2] <= (3, 9)", {(3, 9)}, {(3, 10)}),
+        ("sys.version_info[0] == 2", {(2, 7)}, {(3, 6)}),
+        ("sys.version_info.minor < 7", {(3, 6), (2, 6)}, {(3, 7), (2, 7)}),
+        ("(3, 10) > sys.version_info", {(3, 9)}, {(3, 10)}),
+        ("not sys.version_info >= (3, 7)", {(3, 6)}, {(3, 7)}),
+        ("sys.version_info >= (3, 7) and sys.version_info < (3, 9)", {(3, 8)}, {(3, 6), (3, 9)}),
+        ("sys.version_info < (3, 7) or sys.version_info >= (3, 9)", {(3, 6), (3, 9)}, {(3, 8)}),
+        ("hasattr(asyncio, 'all_tasks')", {(3, 7)}, {(3, 6)}),
+        ("hasattr(asyncio.Task, 'all_tasks')", {(3, 8)}, {(3, 9)}),
+    ],
+)
+def test_version_condition(
+    test: str, true: set[tuple[int, int]], false: set[tuple[int, int]]
+) -> None:
+    tree, facts = _audit.analyse_source(f"import sys, asyncio\n({test})\n")
+    expression = tree.body[1].value  # type: ignore[attr-defined]
+    may_be_true, may_be_false = _audit.version_condition(expression, facts)
+    assert true <= may_be_true
+    assert not true & may_be_false
+    assert false <= may_be_false
+    assert not false & may_be_true
+
+
+def test_a_patch_level_check_keeps_that_minor_in_both_branches() -> None:
+    tree, facts = _audit.analyse_source("import sys\n(sys.version_info < (3, 7, 2))\n")
+    expression = tree.body[1].value  # type: ignore[attr-defined]
+    may_be_true, may_be_false = _audit.version_condition(expression, facts)
+    assert (3, 7) in may_be_true & may_be_false
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "flag",
+        "sys.version_info < '3.7'",
+        "sys.version_info[1:] < (7,)",
+        "sys.version_info < (3, 7) < x",
+        "hasattr(asyncio, name)",
+        "hasattr(asyncio, 'not_in_the_table')",
+        "hasattr(other, 'all_tasks')",
+        "os.version_info < (3, 7)",
+        "sys.version_info[x] < 3",
+        "sys.version_info in ((3, 7),)",
+        "sys.version_info < (3, 7, 1, 1)",
+        "x.major < 3",
+    ],
+)
+def test_unknown_conditions_may_go_either_way(test: str) -> None:
+    tree, facts = _audit.analyse_source(f"import sys, asyncio\n({test})\n")
+    expression = tree.body[1].value  # type: ignore[attr-defined]
+    both = frozenset(_audit.PYTHONS)
+    assert _audit.version_condition(expression, facts) == (both, both)
+
+
+def test_comparing_an_int_with_a_tuple_keeps_both_branches() -> None:
+    tree, facts = _audit.analyse_source("import sys\n(sys.version_info[0] < (3, 7))\n")
+    expression = tree.body[1].value  # type: ignore[attr-defined]
+    both = frozenset(_audit.PYTHONS)
+    assert _audit.version_condition(expression, facts) == (both, both)
+
+
+def test_aliases_count_only_when_every_binding_agrees() -> None:
+    text = (
+        "import asyncio\n"
+        "ef = asyncio.ensure_future\n"
+        "twice = asyncio.ensure_future\ntwice = asyncio.ensure_future\n"
+        "mixed = asyncio.ensure_future\nmixed = asyncio.sleep\n"
+        "rebound = asyncio.ensure_future\nfor rebound in xs: pass\n"
+        "def param(shadow): pass\nshadow = asyncio.ensure_future\n"
+        "unknown = other.ensure_future\n"
+        "a, b = asyncio.ensure_future, asyncio.sleep\n"
+    )
+    _, facts = _audit.analyse_source(text)
+    assert facts.aliases == {"ef", "twice"}
+    assert facts.resolve("ef") == "asyncio.ensure_future"
+    assert facts.resolve("mixed") is None
+    assert "ef" not in facts.toplevel_imports
+    chain = "import asyncio\na = asyncio\nb = a\nc = b\nd = c\n"
+    _, facts = _audit.analyse_source(chain)
+    assert facts.aliases == {"a", "b", "c"}  # three steps are as far as it follows
+
+
+def test_attribute_assignments_unmake_async_methods() -> None:
+    text = (
+        "class A:\n"
+        "    def __init__(self):\n        self.run = self._done\n"
+        "    async def run(self): pass\n"
+        "    async def stop(self): pass\n"
+        "    async def kept(self): pass\n"
+        "async def compat_stop(self): pass\n"
+        "A.stop = compat_stop\n"
+    )
+    _, facts = _audit.analyse_source(text)
+    assert facts.async_methods["A"] == {"kept"}
+    assert facts.attribute_stores == {"run", "stop"}
+    _, facts = _audit.analyse_source(text + "setattr(A, 'kept', None)\n")
+    assert facts.async_methods["A"] == frozenset()
+    _, facts = _audit.analyse_source(text + "setattr(*args)\n")
+    assert None in facts.attribute_stores
+    _, facts = _audit.analyse_source(text.replace("A.stop = compat_stop", "setattr(A, n, v)"))
+    assert facts.async_methods["A"] == frozenset()
+    assert None in facts.attribute_stores
+
+
+@pytest.mark.parametrize(
+    ("text", "exports"),
+    [
+        ("__all__ = ['a', 'b']\n", {"a", "b"}),
+        ("__all__ = ('a',)\n", {"a"}),
+        ("x = 1\n", None),
+        ("__all__ = ['a']\n__all__ += ['b']\n", None),
+        ("__all__ = [name]\n", None),
+        ("def f():\n    __all__ = ['a']\n", None),
+    ],
+)
+def test_literal_all(text: str, exports: set[str] | None) -> None:
+    _, facts = _audit.analyse_source(text)
+    assert facts.exports == exports
+
+
+def test_loop_locals_are_only_loop_getter_assignments() -> None:
+    text = (
+        "import asyncio\nfrom compat import asyncio as shim\n"
+        "def f(param):\n"
+        "    a = asyncio.get_event_loop()\n"
+        "    b = asyncio.new_event_loop()\n    b = asyncio.get_running_loop()\n"
+        "    c = asyncio.get_event_loop()\n    c = None\n"
+        "    d = asyncio.get_event_loop(policy)\n"
+        "    param = asyncio.get_event_loop()\n"
+        "    global g\n    g = asyncio.get_event_loop()\n"
+        "    e = asyncio.get_event_loop()\n    def inner():\n        nonlocal e\n"
+        "    h = asyncio.get_event_loop()\n    import h\n"
+        "    i = asyncio.get_event_loop()\n    class i: pass\n"
+        "    j = asyncio.get_event_loop()\n    try:\n        pass\n    except E as j:\n        pass\n"
+        "    k = asyncio.get_event_loop()\n    match x:\n        case {**k}: pass\n"
+        "    m = k = asyncio.get_event_loop()\n"
+        "    n = shim.get_event_loop()\n"
+    )
+    tree, facts = _audit.analyse_source(text)
+    function = tree.body[2]
+    assert isinstance(function, _audit.ast.FunctionDef)
+    assert _audit.loop_locals(function, facts) == {"a", "b"}
+
+
+def test_a_module_level_loop_is_never_proved() -> None:
+    text = (
+        "import asyncio\nloop = asyncio.new_event_loop()\nasyncio.ensure_future(f(), loop=loop)\n"
+    )
+    assert _audit.inspect_source(text).loop_calls == set()

@@ -22,8 +22,12 @@ def _env() -> dict[str, str]:
     return env
 
 
+PYPROJECT = '[project]\nname = "p"\nrequires-python = ">=3.10"\n'
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (tmp_path / "mod.py").write_text(LEGACY_SOURCE, encoding="utf-8")
     (tmp_path / "clean.py").write_text("x = 1\n", encoding="utf-8")
     return tmp_path
@@ -38,12 +42,12 @@ def test_audit_text_output_and_exit_status(
         out == f"{project / 'mod.py'}:4:12: TW202 `asyncio.get_event_loop()` inside a "
         "coroutine; use `asyncio.get_running_loop()`\n"
     )
-    assert err.startswith("1 problem in 2 files; `taskwise rules CODE` explains")
+    assert err.startswith("1 problem in 1 file (2 files scanned); `taskwise rules CODE` explains")
 
 
 def test_audit_clean_exits_0(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", str(project / "clean.py")]) == 0
-    assert capsys.readouterr() == ("", "0 problems in 1 file\n")
+    assert capsys.readouterr() == ("", "0 problems (1 file scanned)\n")
 
 
 def test_audit_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,6 +76,8 @@ def test_audit_select_and_ignore(project: Path, capsys: pytest.CaptureFixture[st
         [],
         ["audit", "--format", "xml", "."],
         ["frobnicate"],
+        ["migrate", "--min-python", "3", "."],
+        ["migrate", "--min-python", "three.eight", "."],
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,13 +115,19 @@ def test_migrate_diff_then_write(project: Path, capsys: pytest.CaptureFixture[st
     assert main(["migrate", str(project)]) == 1
     out, err = capsys.readouterr()
     assert "-    return asyncio.get_event_loop()\n+    return asyncio.get_running_loop()\n" in out
-    assert "1 file would be rewritten; rerun with --write to apply, 0 places to review" in err
+    assert (
+        "1 file would be rewritten; rerun with --write to apply (2 files scanned), "
+        "0 places to review"
+    ) in err
     assert mod.read_text(encoding="utf-8") == LEGACY_SOURCE
     assert main(["migrate", "--write", str(project)]) == 0
     assert "get_running_loop" in mod.read_text(encoding="utf-8")
-    assert "rewrote 1 file, 0 places to review" in capsys.readouterr().err
+    assert "rewrote 1 file (2 files scanned), 0 places to review" in capsys.readouterr().err
     assert main(["migrate", str(project)]) == 0
-    assert capsys.readouterr() == ("", "nothing to rewrite, 0 places to review\n")
+    assert capsys.readouterr() == (
+        "",
+        "nothing to rewrite (2 files scanned), 0 places to review\n",
+    )
 
 
 def test_migrate_reports_review_and_unparsable(
@@ -128,11 +140,15 @@ def test_migrate_reports_review_and_unparsable(
     assert out == ""
     assert "b.py: cannot migrate, left unchanged: syntax error at line 1" in err
     assert "Needs review (left unchanged; line numbers are before rewriting):" in err
-    assert "a.py:2:1: TW101 `asyncio.ensure_future(f())` not rewritten: the argument is not" in err
-    assert "nothing to rewrite, 2 places to review, 1 file could not be processed" in err
+    assert "a.py:2:1: TW101 `asyncio.ensure_future(f())` not rewritten: `f()` is not" in err
+    assert (
+        "nothing to rewrite (2 files scanned), 2 places to review (TW101: 1, TW102: 1), "
+        "1 file could not be processed"
+    ) in err
 
 
 def test_migrate_keeps_encoding_bom_and_newlines(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_text("[options]\npython_requires = >=3.7\n", encoding="utf-8")
     latin = tmp_path / "latin.py"
     latin.write_bytes(
         b"# -*- coding: latin-1 -*-\r\nimport asyncio\r\n\r\nasync def f():\r\n"
@@ -149,7 +165,7 @@ def test_migrate_keeps_encoding_bom_and_newlines(tmp_path: Path) -> None:
         b"    s = '\xe9t\xe9'\r\n    return asyncio.get_running_loop()\r\n"
     )
     assert bom.read_bytes() == (
-        b"\xef\xbb\xbffrom asyncio import create_task\n\nasync def g():\n    pass\n\n"
+        b"\xef\xbb\xbffrom asyncio import create_task, ensure_future\n\nasync def g():\n    pass\n\n"
         b"async def f():\n    return create_task(g())  # caf\xc3\xa9\n"
     )
 
@@ -235,7 +251,7 @@ def test_audit_text_summary_counts_unreadable_files(
 ) -> None:
     (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
     assert main(["audit", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.endswith("0 problems in 1 file (1 could not be audited)\n")
+    assert capsys.readouterr().err.endswith("0 problems (1 file scanned, 1 could not be audited)\n")
 
 
 def test_dunder_main_in_process(
@@ -258,3 +274,60 @@ def test_the_console_script_is_installed() -> None:
     done = subprocess.run([str(script), "rules"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "TW101" in done.stdout
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def test_audit_of_a_file_python_cannot_parse_is_not_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.py"
+    path.write_text("def f(o):\n    return o.async(1)\n", encoding="utf-8")
+    assert main(["audit", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}:2:12: TW104 `o.async` is a syntax error since Python 3.7" in out
+    assert err.startswith("1 problem in 1 file (1 file scanned)")
+
+
+def test_audit_summary_says_how_many_files_were_scanned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for index in range(3):
+        (tmp_path / f"clean{index}.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "a.py").write_text(
+        "import asyncio\nasyncio.ensure_future(f())\nasyncio.Task(g())\n", encoding="utf-8"
+    )
+    assert main(["audit", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith("3 problems in 1 file (4 files scanned); ")
+
+
+def test_the_pre_commit_hook_runs_the_audit_and_is_documented(tmp_path: Path) -> None:
+    try:  # libcst brings PyYAML, or on 3.13 its free-threading fork pyyaml-ft
+        import yaml
+    except ImportError:  # pragma: no cover - depends on the Python
+        yaml = pytest.importorskip("yaml_ft")
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "taskwise-audit"
+    assert hook["language"] == "python"
+    assert hook["types"] == ["python"]
+    assert hook["entry"] == "taskwise audit"
+    docs = (ROOT / "docs" / "migration.md").read_text(encoding="utf-8")
+    assert "repo: https://github.com/taskwise/taskwise" in docs
+    assert "- id: taskwise-audit" in docs
+    # pre-commit runs `entry` with the staged files appended; `python -m taskwise` is the
+    # same program as the console script the hook's environment installs.
+    bad = tmp_path / "bad.py"
+    bad.write_text(LEGACY_SOURCE, encoding="utf-8")
+    good = tmp_path / "good.py"
+    good.write_text("x = 1\n", encoding="utf-8")
+    command = [sys.executable, "-m", "taskwise", *hook["entry"].split()[1:]]
+    done = subprocess.run(
+        [*command, str(good), str(bad)], capture_output=True, text=True, env=_env(), check=False
+    )
+    assert done.returncode == 1
+    assert f"{bad}:4:12: TW202" in done.stdout
+    done = subprocess.run(
+        [*command, str(good)], capture_output=True, text=True, env=_env(), check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "")

@@ -43,6 +43,14 @@ def _codes(value: str) -> list[str]:
     return result
 
 
+def _python_version(value: str) -> tuple[int, int]:
+    """Parse a ``--min-python`` value such as ``3.8``."""
+    major, dot, minor = value.strip().partition(".")
+    if not (dot and major.isdigit() and minor.isdigit()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Python version such as 3.8")
+    return int(major), int(minor)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="taskwise",
@@ -94,6 +102,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "`taskwise.spawn(...)` (adds `import taskwise`)",
     )
 
+    migrate.add_argument(
+        "--min-python",
+        type=_python_version,
+        metavar="X.Y",
+        help="the oldest Python the code must keep running on (default: read from the "
+        "project's requires-python; Python 3.4 if it declares none)",
+    )
+
     rules = commands.add_parser("rules", help="explain the audit rules")
     rules.add_argument("codes", nargs="*", type=_codes, metavar="CODE", help="codes or prefixes")
     return parser
@@ -104,6 +120,10 @@ def _missing_paths(paths: Sequence[Path], err: TextIO) -> bool:
     for path in missing:
         print(f"taskwise: error: {path}: no such file or directory", file=err)
     return bool(missing)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _run_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -117,10 +137,13 @@ def _run_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{error.path}: cannot audit: {error.reason}", file=err)
     if args.format == "text":
         problems = len(report.findings)
-        summary = f"{problems} problem{'s' if problems != 1 else ''} in {report.files} file"
-        summary += "s" if report.files != 1 else ""
+        summary = _plural(problems, "problem")
+        if problems:
+            summary += f" in {_plural(len({f.path for f in report.findings}), 'file')}"
+        summary += f" ({_plural(report.files, 'file')} scanned"
         if report.errors:
-            summary += f" ({len(report.errors)} could not be audited)"
+            summary += f", {len(report.errors)} could not be audited"
+        summary += ")"
         if problems:
             summary += "; `taskwise rules CODE` explains a rule, `taskwise migrate` fixes some"
         print(summary, file=err)
@@ -147,7 +170,12 @@ def _run_migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(_MISSING_LIBCST, file=err)
         return EXIT_USAGE
     return _migrate.run(
-        args.paths, write=args.write, spawn_dangling=args.spawn_dangling, out=out, err=err
+        args.paths,
+        write=args.write,
+        spawn_dangling=args.spawn_dangling,
+        out=out,
+        err=err,
+        min_python=args.min_python,
     )
 
 

@@ -25,10 +25,36 @@ PUBLIC = [
 ]
 
 
+#: Public modules beside the top-level names, each with an ``__all__`` of its own.
+PUBLIC_MODULES = ["taskwise.observe"]
+
+
 def test_all_lists_exactly_the_public_names() -> None:
     assert sorted(taskwise.__all__) == PUBLIC
-    exported = {name for name in vars(taskwise) if not name.startswith("_")}
+    # (A public submodule, once imported, is an attribute of the package too.)
+    exported = {
+        name
+        for name, value in vars(taskwise).items()
+        if not name.startswith("_") and f"taskwise.{name}" not in PUBLIC_MODULES
+    }
     assert exported == set(PUBLIC)
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_public_modules_export_exactly_their_all_each_documented(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert inspect.getdoc(module)
+    # Every class or function of taskwise's that the module makes public is in __all__.
+    ours = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__.startswith("taskwise")
+    }
+    assert ours == set(module.__all__)
+    for name in module.__all__:
+        assert inspect.getdoc(getattr(module, name)), f"{module_name}.{name} has no docstring"
 
 
 def test_version_is_the_installed_distributions() -> None:

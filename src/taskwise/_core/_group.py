@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine, Iterable, Iterator, Set
-from contextvars import Context, ContextVar, Token
+from contextvars import Context, Token
 from types import CoroutineType, TracebackType
 from typing import Any, TypeVar, final
 from weakref import WeakKeyDictionary
 
+from . import _hooks
 from ._checks import check_name, close_quietly, coroutine_or_error, not_on_asyncio
 from ._compat import (
     CREATE_TASK_TAKES_CONTEXT,
@@ -27,14 +28,17 @@ from ._compat import (
     add_awaited_by,
     discard_awaited_by,
 )
+from ._hooks import GROUP_PATH
+from ._keeper import Keeper, keeper_of
 from ._spawn import default_name, new_task
 
 __all__ = ["TaskGroup"]
 
 T = TypeVar("T")
 
-# The path of the innermost named group around the running code: "outer/inner".
-_group_path: ContextVar[str] = ContextVar("taskwise_group_path", default="")
+# The path of the innermost named group around the running code: "outer/inner"
+# (spawn() reads it too, for the observability layer).
+_group_path = GROUP_PATH
 
 # 3.10 only: the message on the CancelledError that a group sends its parent.
 _CANCEL_MESSAGE = "taskwise.TaskGroup: cancelling the group's body"
@@ -248,13 +252,17 @@ class TaskGroup:
         "_cancel_on_enter",
         "_count",
         "_entered",
+        "_entered_at",
         "_errors",
         "_exiting",
+        "_keeper",
         "_loop",
         "_name",
         "_on_done",
         "_parent",
+        "_path",
         "_prefix",
+        "_starts",
         "_tasks",
         "_token",
     )
@@ -277,6 +285,13 @@ class TaskGroup:
         self._token: Token[str] | None = None
         self._on_done = self._task_done  # bound once, not once per task
         self._callback_context: Context | None = None
+        # For the observability layer: the group's path, the loop's keeper (which
+        # lists the groups entered on it), when the block was entered, and -- while
+        # observed -- when each running child started.
+        self._path = ""
+        self._keeper: Keeper | None = None
+        self._entered_at = 0.0
+        self._starts: dict[asyncio.Task[Any], float] | None = None
 
     @property
     def name(self) -> str | None:
@@ -328,6 +343,10 @@ class TaskGroup:
             path = f"{outer}/{self._name}" if outer else self._name
             self._token = _group_path.set(path)
         self._prefix = f"{path}/" if path else ""
+        self._path = path
+        self._entered_at = loop.time()
+        keeper = self._keeper = keeper_of(loop)
+        keeper.groups[self] = None
         if self._cancel_on_enter:
             self.cancel()
         return self
@@ -352,6 +371,8 @@ class TaskGroup:
                 return True  # suppress our own cancellation of the body
             raise error
         finally:
+            if self._keeper is not None:
+                self._keeper.groups.pop(self, None)
             # The raised exception's traceback keeps this frame, and exceptions
             # hold frames: drop every reference to one, to create no cycles.
             self._parent = None
@@ -535,6 +556,10 @@ class TaskGroup:
         # inside spawn(), and a cancellation of the body meanwhile is raised from
         # the block, where the group waits for that callback.
         self._tasks.add(task)
+        if _hooks.observer is not None:
+            if self._starts is None:
+                self._starts = {}
+            self._starts[task] = loop.time()
         task.add_done_callback(self._on_done, context=self._callback_context)
         if self._shutting_down() and not task.done():
             task.cancel()  # an eager child cancelled the group before it joined
@@ -581,6 +606,23 @@ class TaskGroup:
             assert parent is not None and not parent.requested  # both go with _aborting
             parent.cancel()
 
+    # -- what the observability layer reads (taskwise.observe) -----------------------
+
+    def _path_text(self) -> str:
+        return self._path
+
+    def _parent_task(self) -> asyncio.Task[Any] | None:
+        return None if self._parent is None else self._parent.task
+
+    def _running(self) -> tuple[asyncio.Task[Any], ...]:
+        return tuple(self._tasks)
+
+    def _started_at(self, task: asyncio.Task[Any]) -> float | None:
+        return None if self._starts is None else self._starts.get(task)
+
+    def _entered_at_time(self) -> float:
+        return self._entered_at
+
     def _shutting_down(self) -> bool:
         # A method, not the attribute: an eager child may set it inside create_task().
         return self._aborting
@@ -595,6 +637,12 @@ class TaskGroup:
         self._tasks.discard(task)
         parent = self._parent
         assert parent is not None
+        observer = _hooks.observer
+        if observer is not None and self._keeper is not None:
+            start = self._starts.pop(task, None) if self._starts else None
+            now = self._keeper.loop.time()
+            duration = now - (self._entered_at if start is None else start)
+            observer.child_finished(self._keeper, self._path, task, duration)
         if TRACKS_AWAITED_BY:
             discard_awaited_by(task, parent.task)
         if self._all_done is not None and not self._tasks and not self._all_done.done():

@@ -52,7 +52,9 @@ from contextvars import Context
 from typing import Any, Final
 from weakref import WeakKeyDictionary
 
+from . import _hooks
 from ._compat import task_context
+from ._hooks import GROUP_PATH
 
 __all__ = ["KEEPER_ATTRIBUTE", "Keeper", "keeper_of", "keeper_or_none"]
 
@@ -82,13 +84,19 @@ class Keeper:
         "_tick",
         "context",
         "fresh",
+        "groups",
         "loop",
         "older",
+        "older_start",
+        "paths",
         "running",
+        "sampled",
+        "stats",
         "suspects",
         "ticking",
         "waiters",
         "young",
+        "young_start",
     )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -98,9 +106,21 @@ class Keeper:
         self.older: list[asyncio.Task[Any]] = []
         # Failed tasks to look at, by how often they were looked at already.
         self.suspects: tuple[list[asyncio.Task[Any]], ...] = tuple([] for _ in range(_LOOKS))
-        # A dict used as a set: its compact table costs 27-60 bytes per entry,
-        # a set's 27-128 (a set grows to 4x its size, a dict to 3x).
-        self.running: dict[asyncio.Task[Any], None] = {}
+        # When the tasks of ``young`` and ``older`` were first seen (one time a
+        # batch, not one a task), for ages and durations.
+        self.young_start = self.older_start = 0.0
+        # Running tasks, with the time their batch was first seen (shared floats:
+        # no memory per task). A dict's compact table costs 27-60 bytes an entry.
+        self.running: dict[asyncio.Task[Any], float] = {}
+        # While observed: the group path of tasks spawned inside a named group
+        # (tasks spawned outside any have none here, and count under "").
+        self.paths: dict[asyncio.Task[Any], str] = {}
+        # The counters of the observability layer, while it is on, and the running
+        # tasks whose spawn site it sampled (creation hotspots).
+        self.stats: Any = None
+        self.sampled: dict[asyncio.Task[Any], str] = {}
+        # TaskGroups entered on this loop and not left yet: the task tree's nodes.
+        self.groups: dict[Any, None] = {}
         self.ticking = False
         # Futures of shutdown_spawned() calls, woken whenever tasks finish.
         self.waiters: list[asyncio.Future[None]] = []
@@ -133,18 +153,30 @@ class Keeper:
     def _promote(self) -> None:
         older = self.older
         young = self.young
+        # Start times go with their lists: fresh -> young (first seen now) -> older.
+        now = self.loop.time()
+        older_start = self.older_start
+        young_start = self.older_start = self.young_start
+        self.young_start = now
         self.young = self.fresh
         self.fresh = []
         self.older = []
         suspects = self.suspects[0]
+        observer = _hooks.observer
+        finished: list[asyncio.Task[Any]] | None = None if observer is None else []
         # Tasks that have had two steps and still run get a done-callback.
         for task in older:
             if task.done():
                 if task._log_traceback:
                     suspects.append(task)
+                if finished is not None:
+                    finished.append(task)
             else:
-                self.running[task] = None
+                self.running[task] = older_start
                 task.add_done_callback(self._on_done, context=self.context)
+        if finished:
+            observer.finished(self, finished, older_start, now)
+            finished = []
         # Tasks that have had one step and still run get one more look next tick:
         # a task that suspends once (a lock, a queue, sleep(0)) is done by then,
         # and a look is far cheaper than the loop handle a done-callback costs.
@@ -152,8 +184,12 @@ class Keeper:
             if task.done():
                 if task._log_traceback:
                     suspects.append(task)
+                if finished is not None:
+                    finished.append(task)
             else:
                 self.older.append(task)
+        if finished:
+            observer.finished(self, finished, young_start, now)
 
     def _look(self) -> None:
         """Report the suspects nobody else can read; let go of the ones read."""
@@ -186,7 +222,10 @@ class Keeper:
                 self.suspects[age].extend(batch)
 
     def on_done(self, task: asyncio.Task[Any]) -> None:
-        self.running.pop(task, None)
+        start = self.running.pop(task, None)
+        observer = _hooks.observer
+        if observer is not None and start is not None:
+            observer.finished(self, [task], start, self.loop.time())
         if task._log_traceback:
             self.suspects[0].append(task)
             if not self.ticking:
@@ -215,6 +254,10 @@ class Keeper:
         source = getattr(task, "_source_traceback", None)
         if source:
             context["source_traceback"] = source
+        task_vars = task_context(task)
+        path = "" if task_vars is None else task_vars.get(GROUP_PATH, "")
+        if path:
+            context["group_path"] = path  # spawned inside TaskGroup(...) blocks
         run_in_task_context(task, self.loop.call_exception_handler, context)
 
     def tasks(self) -> Iterator[asyncio.Task[Any]]:

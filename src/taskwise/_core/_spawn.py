@@ -21,12 +21,14 @@ from contextvars import Context
 from types import CodeType, CoroutineType
 from typing import Any, TypeVar
 
+from . import _hooks
 from ._checks import check_name, close_quietly, coroutine_or_error, no_running_loop
 from ._compat import (
     CREATE_TASK_TAKES_CONTEXT,
     CREATE_TASK_TAKES_EAGER_START,
     TASK_TAKES_EAGER_START,
 )
+from ._hooks import GROUP_PATH
 from ._keeper import KEEPER_ATTRIBUTE, Keeper, keeper_of, trim_source_traceback
 
 __all__ = ["default_name", "new_task", "spawn"]
@@ -179,9 +181,15 @@ def spawn(
         task = _create_task(loop, coro, name, context, eager)
     else:
         task = new_task(loop, coro, name)
+    observer = _hooks.observer
+    if observer is not None:
+        observer.spawned(keeper, task, GROUP_PATH.get())
     if task.done():  # finished in an eager first step
+        if observer is not None:
+            now = loop.time()
+            observer.finished(keeper, [task], now, now)
         if task._log_traceback:  # failed: a suspect for the keeper to look at
-            keeper.fresh.append(task)
+            keeper.suspects[0].append(task)
             if not keeper.ticking:
                 keeper.start()
         try:
@@ -229,10 +237,25 @@ def new_task(
             # uvloop's create_task() builds asyncio.Task(coro, loop=self) and names it
             # afterwards, with a second call; built here, it is named at once.
             return _tasks.Task(coro, loop=loop, name=name)
-        return _trimmed(loop.create_task(coro, name=name))
+        return _named(loop.create_task(coro, name=name), name)
     except BaseException:
         close_quietly(coro)
         raise
+
+
+def _named(task: asyncio.Task[T], name: str) -> asyncio.Task[T]:
+    """*task* from ``loop.create_task()``, carrying *name* whatever the task factory did.
+
+    From 3.13.3 (and on 3.14) the loop hands ``name=`` to the task factory and
+    returns its task as is, so a factory that renames its tasks (Sentry's
+    ``"<coro> (Sentry-wrapped)"``) would erase the name taskwise chose.
+    """
+    if task.get_name() != name:
+        task.set_name(name)
+    try:
+        return _trimmed(task)
+    finally:
+        del task  # see _trimmed()
 
 
 def _trimmed(task: asyncio.Task[T]) -> asyncio.Task[T]:
@@ -277,13 +300,13 @@ def _create_task(
         if eager and TASK_TAKES_EAGER_START:
             if CREATE_TASK_TAKES_EAGER_START and isinstance(loop, asyncio.BaseEventLoop):
                 # 3.14+: the loop passes eager_start= to its task factory.
-                return _trimmed(loop.create_task(coro, eager_start=True, **kwargs))  # type: ignore[call-arg,unused-ignore]
+                return _named(loop.create_task(coro, eager_start=True, **kwargs), name)  # type: ignore[call-arg,unused-ignore]
             if loop.get_task_factory() in (None, EAGER_TASK_FACTORY):
                 # What create_task() does without a factory, plus eager_start; and what
                 # the stock eager factory does, but named before the first step.
                 return asyncio.Task(coro, loop=loop, eager_start=True, **kwargs)  # type: ignore[call-arg,unused-ignore]
             # 3.12/3.13 with a task factory (or uvloop): the factory decides.
-        return _trimmed(loop.create_task(coro, **kwargs))
+        return _named(loop.create_task(coro, **kwargs), name)
     except BaseException:
         close_quietly(coro)
         raise

@@ -1,0 +1,237 @@
+"""The object the core calls while observability is on: counters, listeners, hotspots.
+
+The keeper hands it batches (the tasks one tick found finished, which share a
+start time), so the cost per task is a few C-level operations over a list, not
+a Python call. Counters live per loop (on the loop's keeper): each loop runs in
+one thread, so they need no lock. Listeners are process-wide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, Final
+from weakref import WeakSet
+
+from .._core._keeper import Keeper
+
+__all__ = [
+    "BOUNDS",
+    "LISTENER_METHODS",
+    "GroupStats",
+    "Observer",
+    "PathCounters",
+]
+
+logger = logging.getLogger("taskwise.observe")
+
+#: Upper bounds, in seconds, of the duration histogram's buckets (the last is +inf).
+BOUNDS: Final = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0, float("inf"))
+
+#: What a listener may define; each is optional, at least one is needed.
+LISTENER_METHODS: Final = (
+    "tasks_finished",
+    "task_failed",
+    "task_cancelled",
+    "group_cancelled",
+    "task_stuck",
+)
+
+_exception_of = attrgetter("_exception")
+_cancelled = asyncio.Future.cancelled
+
+
+class PathCounters:
+    """Counters for the tasks of one group path, on one loop."""
+
+    __slots__ = ("buckets", "cancelled", "failed", "ok", "seconds", "slowest")
+
+    def __init__(self) -> None:
+        self.ok = self.failed = self.cancelled = 0
+        self.seconds = self.slowest = 0.0
+        self.buckets = [0] * len(BOUNDS)
+
+    def add(self, tasks: Sequence[asyncio.Task[Any]], duration: float) -> tuple[int, int]:
+        """Count *tasks*, which all took *duration*; return (failed, cancelled)."""
+        n = len(tasks)
+        failed = n - list(map(_exception_of, tasks)).count(None)
+        cancelled = list(map(_cancelled, tasks)).count(True)
+        self.ok += n - failed - cancelled
+        self.failed += failed
+        self.cancelled += cancelled
+        self.seconds += duration * n
+        if duration > self.slowest:
+            self.slowest = duration
+        self.buckets[bisect.bisect_left(BOUNDS, duration)] += n
+        return failed, cancelled
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Lifecycle counts and durations of the tasks of one group path (``""``: no group).
+
+    ``spawned`` is every task counted so far; ``running`` those not finished;
+    ``ok``, ``failed`` and ``cancelled`` those finished, by outcome. Durations
+    are measured at the loop iteration a task was first and last seen in, so
+    they are exact to an iteration: ``seconds`` is their sum, ``slowest`` the
+    longest, and ``buckets`` pairs each upper bound (seconds) with how many
+    finished tasks took at most that long and more than the bound before.
+    """
+
+    path: str
+    spawned: int
+    running: int
+    ok: int
+    failed: int
+    cancelled: int
+    seconds: float
+    slowest: float
+    buckets: tuple[tuple[float, int], ...]
+
+
+class Observer:
+    """Counts finished tasks per group path; tells listeners; samples spawn sites."""
+
+    def __init__(self, hotspots: float) -> None:
+        self.listeners: list[Any] = []
+        self.keepers: WeakSet[Keeper] = WeakSet()
+        self.lock = threading.Lock()
+        # Hotspots: one spawn in `every` records its caller's file:line.
+        self.every = round(1 / hotspots) if hotspots else 0
+        self.countdown = self.every
+        self.sites: dict[str, list[int]] = {}  # site -> [live sampled, total sampled]
+
+    # -- called by the core -----------------------------------------------------------
+
+    def spawned(self, keeper: Keeper, task: asyncio.Task[Any], path: str) -> None:
+        if path:
+            keeper.paths[task] = path
+        if self.every:
+            self.countdown -= 1
+            if self.countdown <= 0:
+                self.countdown = self.every
+                self.sample(keeper, task, sys._getframe(2))
+
+    def finished(
+        self, keeper: Keeper, tasks: list[asyncio.Task[Any]], start: float, now: float
+    ) -> None:
+        stats = keeper.stats
+        if stats is None:
+            stats = self.counters_for(keeper)
+        paths = keeper.paths
+        if paths:  # some spawned inside a named group: count them under its path
+            by_path: dict[str, list[asyncio.Task[Any]]] = {}
+            for task in tasks:
+                by_path.setdefault(paths.pop(task, ""), []).append(task)
+            failed = cancelled = 0
+            for path, some in by_path.items():
+                f, c = self._count(stats, path, some, now - start)
+                failed += f
+                cancelled += c
+        else:
+            failed, cancelled = self._count(stats, "", tasks, now - start)
+        if keeper.sampled:
+            self.unsample(keeper, tasks)
+        if self.listeners:
+            self.tell("tasks_finished", tasks)
+            if failed:
+                for task in tasks:
+                    if not task.cancelled() and task._exception is not None:
+                        self.tell("task_failed", task, task._exception)
+
+    def child_finished(
+        self, keeper: Keeper, path: str, task: asyncio.Task[Any], duration: float
+    ) -> None:
+        stats = keeper.stats
+        if stats is None:
+            stats = self.counters_for(keeper)
+        failed, _ = self._count(stats, path, [task], duration)
+        if self.listeners:
+            self.tell("tasks_finished", [task])
+            if failed:
+                self.tell("task_failed", task, task._exception)
+
+    def cancelled(self, task: asyncio.Task[Any], cause: str) -> None:
+        if self.listeners:
+            self.tell("task_cancelled", task, cause)
+
+    def group_cancelled(self, path: str, cause: str) -> None:
+        if self.listeners:
+            self.tell("group_cancelled", path, cause)
+
+    # -- counters -----------------------------------------------------------------------
+
+    @staticmethod
+    def _count(
+        stats: dict[str, PathCounters],
+        path: str,
+        tasks: Sequence[asyncio.Task[Any]],
+        duration: float,
+    ) -> tuple[int, int]:
+        counters = stats.get(path)
+        if counters is None:
+            counters = stats[path] = PathCounters()
+        return counters.add(tasks, duration)
+
+    def counters_for(self, keeper: Keeper) -> dict[str, PathCounters]:
+        stats: dict[str, PathCounters] = {}
+        keeper.stats = stats
+        with self.lock:
+            self.keepers.add(keeper)
+        return stats
+
+    # -- listeners ----------------------------------------------------------------------
+
+    def tell(self, method: str, *args: Any) -> None:
+        """Call *method* of every listener that has it; a listener that raises is removed."""
+        for listener in self.listeners:
+            call = getattr(listener, method, None)
+            if call is None:
+                continue
+            try:
+                call(*args)
+            except Exception:
+                self.remove_listener(listener)
+                logger.exception(
+                    "taskwise listener %r raised in %s(); it was removed, and the loop goes on",
+                    listener,
+                    method,
+                )
+
+    def add_listener(self, listener: Any) -> None:
+        with self.lock:
+            if not any(existing is listener for existing in self.listeners):
+                self.listeners = [*self.listeners, listener]
+
+    def remove_listener(self, listener: Any) -> None:
+        with self.lock:
+            self.listeners = [x for x in self.listeners if x is not listener]
+
+    # -- hotspots -----------------------------------------------------------------------
+
+    def sample(self, keeper: Keeper, task: asyncio.Task[Any], frame: Any) -> None:
+        site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        counts = self.sites.get(site)
+        if counts is None:
+            counts = self.sites[site] = [0, 0]
+        counts[0] += 1
+        counts[1] += 1
+        if task.done():
+            counts[0] -= 1
+        else:
+            keeper.sampled[task] = site
+
+    def unsample(self, keeper: Keeper, tasks: Sequence[asyncio.Task[Any]]) -> None:
+        sampled = keeper.sampled
+        if not sampled:
+            return
+        for task in tasks:
+            site = sampled.pop(task, None)
+            if site is not None:
+                self.sites[site][0] -= 1

@@ -1,0 +1,230 @@
+"""The task tree: what taskwise tracks on a loop, as data for programs and text for people.
+
+It is built from what taskwise already holds -- the keeper's spawned tasks and
+the groups entered on the loop -- never from ``asyncio.all_tasks()``, which
+walks every task of the loop (and on free-threaded 3.14 stops every thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import CoroutineType, FrameType, GeneratorType
+from typing import Any
+
+from .._core._keeper import Keeper, keeper_or_none
+
+__all__ = ["GroupNode", "TaskNode", "TaskTree", "await_site", "build_tree", "waiting_at"]
+
+
+@dataclass(frozen=True)
+class TaskNode:
+    """One task: its name, coroutine, state, age and (on request) where it waits."""
+
+    name: str
+    coroutine: str
+    state: str
+    age: float
+    where: str | None = None
+    groups: tuple[GroupNode, ...] = ()
+
+    def lines(self, indent: str = "") -> Iterator[str]:
+        where = f" at {self.where}" if self.where else ""
+        yield f"{indent}{self.name} [{self.state}, {self.age:.1f}s] {self.coroutine}(){where}"
+        for group in self.groups:
+            yield from group.lines(indent + "  ")
+
+
+@dataclass(frozen=True)
+class GroupNode:
+    """A TaskGroup: its path, the task running its body, its age and its running tasks."""
+
+    path: str
+    parent: str
+    age: float
+    tasks: tuple[TaskNode, ...] = ()
+    groups: tuple[GroupNode, ...] = ()
+
+    def lines(self, indent: str = "") -> Iterator[str]:
+        label = self.path or "(unnamed group)"
+        count = len(self.tasks)
+        yield (
+            f"{indent}group {label} [{count} task{'s' if count != 1 else ''}, "
+            f"{self.age:.1f}s, body in {self.parent}]"
+        )
+        for group in self.groups:
+            yield from group.lines(indent + "  ")
+        for task in self.tasks:
+            yield from task.lines(indent + "  ")
+
+
+@dataclass(frozen=True)
+class TaskTree:
+    """The tasks and groups taskwise tracks on one loop, at one moment.
+
+    ``spawned`` holds the tasks :func:`taskwise.spawn` keeps; ``groups`` the
+    TaskGroups whose body runs in no tracked task (say in ``main()``). A group
+    entered inside a tracked task hangs under that task. ``str(tree)`` draws it.
+    """
+
+    spawned: tuple[TaskNode, ...] = ()
+    groups: tuple[GroupNode, ...] = field(default=())
+
+    def __str__(self) -> str:
+        lines = ["taskwise task tree"]
+        for group in self.groups:
+            lines.extend(group.lines("  "))
+        for task in self.spawned:
+            lines.extend(task.lines("  "))
+        if len(lines) == 1:
+            lines.append("  (nothing running)")
+        return "\n".join(lines)
+
+    def walk(self) -> Iterator[TaskNode]:
+        """Every task in the tree, depth first."""
+
+        def tasks_of(node: TaskNode | GroupNode) -> Iterator[TaskNode]:
+            if isinstance(node, TaskNode):
+                yield node
+                for group in node.groups:
+                    yield from tasks_of(group)
+            else:
+                for group in node.groups:
+                    yield from tasks_of(group)
+                for task in node.tasks:
+                    yield from tasks_of(task)
+
+        for group in self.groups:
+            yield from tasks_of(group)
+        for task in self.spawned:
+            yield from tasks_of(task)
+
+
+_ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0] + "/"
+
+
+def await_site(task: asyncio.Task[Any]) -> str | None:
+    """``file:line`` where a pending task waits: its innermost ``await`` in code of
+    its own (not inside asyncio, such as ``asyncio.sleep``'s), else the innermost one."""
+    return waiting_at(task)[0]
+
+
+def waiting_at(task: asyncio.Task[Any]) -> tuple[str | None, object]:
+    """(await site, the innermost object awaited): two looks that agree on both saw the
+    task wait on the very same thing, not on a new one at the same line (a polling loop).
+    The object itself, not its id(): a new future may reuse a freed one's address."""
+    if task.done():
+        return None, None  # (and get_coro() of an eagerly finished task crashes 3.12.1/3.13.0)
+    waiter = getattr(task, "_fut_waiter", None)
+    coro: Any = task.get_coro()
+    innermost: FrameType | None = None
+    own: FrameType | None = None
+    while coro is not None:
+        if isinstance(coro, CoroutineType):
+            frame, coro = coro.cr_frame, coro.cr_await
+        elif isinstance(coro, GeneratorType):
+            frame, coro = coro.gi_frame, coro.gi_yieldfrom
+        else:
+            break  # a Future, or an awaitable of another kind: the chain ends here
+        if frame is not None:
+            innermost = frame
+            if not frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+                own = frame
+    frame = own or innermost
+    waiting_on = waiter if waiter is not None else coro
+    if frame is None:
+        return None, waiting_on
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}", waiting_on
+
+
+def coroutine_name(task: asyncio.Task[Any]) -> str:
+    if task.done():
+        return "-"
+    coro = task.get_coro()
+    return str(getattr(coro, "__qualname__", None) or type(coro).__qualname__)
+
+
+def _task_node(
+    task: asyncio.Task[Any],
+    start: float | None,
+    now: float,
+    where: bool,
+    by_parent: dict[Any, list[GroupNode]],
+) -> TaskNode:
+    state = "cancelling" if getattr(task, "cancelling", lambda: 0)() else "running"
+    return TaskNode(
+        name=task.get_name(),
+        coroutine=coroutine_name(task),
+        state=state,
+        age=max(0.0, now - start) if start is not None else 0.0,
+        where=await_site(task) if where else None,
+        groups=tuple(by_parent.pop(task, ())),
+    )
+
+
+def build_tree(loop: asyncio.AbstractEventLoop, *, where: bool = False) -> TaskTree:
+    """Snapshot what taskwise tracks on *loop*."""
+    keeper = keeper_or_none(loop)
+    if keeper is None:
+        return TaskTree()
+    now = loop.time()
+    starts = _spawn_starts(keeper, now)
+    # Innermost groups first, so that a group's node exists before the node it hangs
+    # under: a group entered in another group's body (same task, longer path) hangs
+    # under that group; one entered in a tracked task, under that task.
+    groups = sorted(keeper.groups, key=lambda g: -len(g._path_text()))
+    by_parent: dict[Any, list[GroupNode]] = {}
+    nested: dict[Any, list[GroupNode]] = {}
+    for group in groups:
+        parent = group._parent_task()
+        children = tuple(
+            _task_node(t, group._started_at(t), now, where, by_parent)
+            for t in sorted(group._running(), key=asyncio.Task.get_name)
+        )
+        node = GroupNode(
+            path=group._path_text(),
+            parent=parent.get_name() if parent is not None else "-",
+            age=max(0.0, now - group._entered_at_time()),
+            tasks=children,
+            groups=tuple(nested.pop(group, ())),
+        )
+        outer = _enclosing(group, groups)
+        if outer is not None:
+            nested.setdefault(outer, []).append(node)
+        else:
+            by_parent.setdefault(parent, []).append(node)
+    spawned = tuple(
+        _task_node(t, starts.get(t), now, where, by_parent)
+        for t in sorted(keeper.tasks(), key=asyncio.Task.get_name)
+    )
+    top = tuple(node for nodes in by_parent.values() for node in nodes)
+    return TaskTree(spawned=spawned, groups=tuple(sorted(top, key=lambda g: g.path)))
+
+
+def _enclosing(group: Any, groups: list[Any]) -> Any:
+    """The innermost other group whose body encloses *group*'s: same task, shorter path."""
+    path, parent = group._path_text(), group._parent_task()
+    best = None
+    for other in groups:
+        other_path = other._path_text()
+        if (
+            other is not group
+            and other._parent_task() is parent
+            and other_path
+            and path.startswith(other_path + "/")
+            and (best is None or len(other_path) > len(best._path_text()))
+        ):
+            best = other
+    return best
+
+
+def _spawn_starts(keeper: Keeper, now: float) -> dict[asyncio.Task[Any], float]:
+    starts: dict[asyncio.Task[Any], float] = dict(keeper.running)
+    for task in keeper.older:
+        starts[task] = keeper.older_start
+    for task in keeper.young:
+        starts[task] = keeper.young_start
+    for task in keeper.fresh:
+        starts[task] = now
+    return starts

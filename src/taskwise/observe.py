@@ -1,0 +1,236 @@
+"""See what your tasks are doing: counters, listeners, a task tree, a watchdog, logging.
+
+Everything here is recorded where taskwise already touches each task -- the
+keeper's batches for :func:`taskwise.spawn`, the done-callbacks of
+:class:`taskwise.TaskGroup` -- never through a task factory or a wrapper
+around your coroutines, so names, ``get_coro()`` and your own factory stay as
+they are. Nothing costs anything until :func:`enable` (or
+:func:`add_listener`) turns it on.
+
+Example::
+
+    import taskwise.observe
+
+    taskwise.observe.enable()
+
+    async def main() -> None:
+        async with taskwise.TaskGroup("crawl") as tg:
+            tg.spawn(asyncio.sleep(0))
+        stats = taskwise.observe.snapshot()["crawl"]
+        assert (stats.spawned, stats.ok) == (1, 1)
+
+    asyncio.run(main())
+    taskwise.observe.disable()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ._core import _hooks
+from ._core._keeper import Keeper as _Keeper
+from ._observe._logging import TaskContextFilter
+from ._observe._observer import BOUNDS as _BOUNDS
+from ._observe._observer import LISTENER_METHODS as _LISTENER_METHODS
+from ._observe._observer import GroupStats
+from ._observe._observer import Observer as _Observer
+from ._observe._tree import GroupNode, TaskNode, TaskTree
+from ._observe._tree import build_tree as _build_tree
+from ._observe._watchdog import Watchdog, dump_tree_on
+
+__all__ = [
+    "GroupNode",
+    "GroupStats",
+    "Hotspot",
+    "TaskContextFilter",
+    "TaskNode",
+    "TaskTree",
+    "Watchdog",
+    "add_listener",
+    "disable",
+    "dump_tree_on",
+    "enable",
+    "hotspots",
+    "is_enabled",
+    "remove_listener",
+    "snapshot",
+    "task_tree",
+]
+
+
+def enable(*, hotspots: float = 0.0) -> None:
+    """Turn on lifecycle counters (and, with *hotspots*, spawn-site sampling), process-wide.
+
+    Counters cost a few per cent per task (docs/performance.md); they count tasks
+    that finish from now on. *hotspots* is the share of :func:`taskwise.spawn`
+    calls whose call site is recorded, from 0 (off) to 1 (every call): 0.01
+    samples one call in a hundred, and :func:`hotspots` scales its counts back
+    up. Calling it again changes the sampling rate and keeps the counters.
+
+    Raises:
+        ValueError: *hotspots* is not between 0 and 1.
+    """
+    if isinstance(hotspots, bool) or not isinstance(hotspots, (int, float)):
+        raise TypeError(f"enable(hotspots=) takes a share from 0 to 1, but got {hotspots!r}.")
+    if math.isnan(hotspots) or not 0 <= hotspots <= 1:
+        raise ValueError(
+            f"enable(hotspots=) takes a share of spawn() calls to sample, from 0 (off) to 1 "
+            f"(every call), but got {hotspots!r}: for one call in a hundred, pass 0.01."
+        )
+    current = _hooks.observer
+    observer = _Observer(hotspots)
+    if current is not None:
+        observer.listeners = current.listeners
+        observer.keepers = current.keepers
+        observer.sites = current.sites
+    _hooks.observer = observer
+
+
+def disable() -> None:
+    """Turn observation off: counters stop counting, listeners stop hearing. Harmless twice."""
+    _hooks.observer = None
+
+
+def is_enabled() -> bool:
+    """Whether :func:`enable` (or :func:`add_listener`) has turned observation on."""
+    return _hooks.observer is not None
+
+
+def add_listener(listener: Any) -> None:
+    """Tell *listener* what happens to the tasks taskwise tracks (and turn observation on).
+
+    A listener is any object with one or more of these methods; taskwise calls
+    the ones it has, on the loop's thread, and never waits on them:
+
+    * ``tasks_finished(tasks)``: a batch of tasks that finished (once per loop
+      iteration for spawned tasks; once per child for a TaskGroup's);
+    * ``task_failed(task, exception)``: a task ended with an exception;
+    * ``task_cancelled(task, cause)``: taskwise cancelled a task, and why (a
+      group's child failed, ``tg.cancel()``, a shutdown timeout, ...);
+    * ``group_cancelled(path, cause)``: a TaskGroup started cancelling its tasks;
+    * ``task_stuck(task, where, age)``: a :class:`Watchdog` found a stuck task.
+
+    A listener that raises is removed and the error logged (logger
+    ``taskwise.observe``); the loop goes on. Adding one twice adds it once.
+
+    Raises:
+        TypeError: *listener* has none of these methods.
+    """
+    if not any(callable(getattr(listener, name, None)) for name in _LISTENER_METHODS):
+        known = ", ".join(f"{name}()" for name in _LISTENER_METHODS)
+        raise TypeError(
+            f"add_listener() takes an object with at least one of the methods {known}, "
+            f"but {listener!r} has none of them. Define the ones you need, e.g. "
+            f"`class Audit:\\n    def task_failed(self, task, exception): ...`."
+        )
+    if _hooks.observer is None:
+        enable()
+    _hooks.observer.add_listener(listener)
+
+
+def remove_listener(listener: Any) -> None:
+    """Stop telling *listener*; nothing happens if it was not added."""
+    observer = _hooks.observer
+    if observer is not None:
+        observer.remove_listener(listener)
+
+
+def snapshot() -> dict[str, GroupStats]:
+    """The lifecycle counters by group path (``""``: tasks outside any group), all loops.
+
+    Counts are of tasks that finished while observation was on, plus the ones
+    running now. Safe to call from any thread (an exporter's, say).
+    """
+    observer = _hooks.observer
+    if observer is None:
+        return {}
+    with observer.lock:
+        keepers = list(observer.keepers)
+    totals: dict[str, list[Any]] = {}
+    for keeper in keepers:
+        for path, counters in list((keeper.stats or {}).items()):
+            row = totals.setdefault(path, [0, 0, 0, 0, 0.0, 0.0, [0] * len(_BOUNDS)])
+            row[1] += counters.ok
+            row[2] += counters.failed
+            row[3] += counters.cancelled
+            row[4] += counters.seconds
+            row[5] = max(row[5], counters.slowest)
+            row[6] = [a + b for a, b in zip(row[6], counters.buckets, strict=True)]
+        for path, running in _running_by_path(keeper).items():
+            row = totals.setdefault(path, [0, 0, 0, 0, 0.0, 0.0, [0] * len(_BOUNDS)])
+            row[0] += running
+    return {
+        path: GroupStats(
+            path=path,
+            spawned=running + ok + failed + cancelled,
+            running=running,
+            ok=ok,
+            failed=failed,
+            cancelled=cancelled,
+            seconds=seconds,
+            slowest=slowest,
+            buckets=tuple(zip(_BOUNDS, buckets, strict=True)),
+        )
+        for path, (running, ok, failed, cancelled, seconds, slowest, buckets) in sorted(
+            totals.items()
+        )
+    }
+
+
+def _running_by_path(keeper: _Keeper) -> dict[str, int]:
+    running: dict[str, int] = {}
+    for task in keeper.tasks():
+        path = keeper.paths.get(task, "")
+        running[path] = running.get(path, 0) + 1
+    for group in list(keeper.groups):
+        path = group._path_text()
+        count = sum(1 for task in group._running() if not task.done())
+        if count:
+            running[path] = running.get(path, 0) + count
+    return running
+
+
+def task_tree(*, where: bool = False) -> TaskTree:
+    """The tasks and groups taskwise tracks on the running loop, as a :class:`TaskTree`.
+
+    ``print(task_tree())`` draws it. With *where*, each task also says where it
+    waits (``file:line`` of its innermost ``await``), which costs a walk down
+    each task's coroutines. It reads only what taskwise tracks, never
+    ``asyncio.all_tasks()``.
+
+    Raises:
+        RuntimeError: no asyncio event loop is running in this thread.
+    """
+    return _build_tree(asyncio.get_running_loop(), where=where)
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    """Where tasks are spawned from: a call site and its (estimated) task counts.
+
+    The counts are the sampled counts scaled by the sampling rate: estimates,
+    exact only with ``enable(hotspots=1)``.
+    """
+
+    site: str
+    live: int
+    total: int
+
+
+def hotspots() -> list[Hotspot]:
+    """Spawn sites by estimated live tasks, most first (needs ``enable(hotspots=...)``).
+
+    A site whose live count keeps growing is where a leak of tasks comes from.
+    """
+    observer = _hooks.observer
+    if observer is None or not observer.every:
+        return []
+    every = observer.every
+    found = [
+        Hotspot(site, live * every, total * every)
+        for site, (live, total) in list(observer.sites.items())
+    ]
+    return sorted(found, key=lambda h: (-h.live, -h.total, h.site))

@@ -1,0 +1,380 @@
+"""taskwise.observe: counters, listeners, the task tree, the watchdog, logging, hotspots."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import taskwise.observe as observe
+from taskwise import TaskGroup, shutdown_spawned, spawn
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def observed() -> Iterator[None]:
+    """Each test starts with observation on and fresh counters, and leaves it off."""
+    observe.disable()
+    observe.enable()
+    try:
+        yield
+    finally:
+        observe.disable()
+
+
+async def iterations(n: int) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def boom() -> None:
+    raise ValueError("boom")
+
+
+def quiet_loop() -> None:
+    """Failures are expected here: keep them away from the test runner's handler."""
+    asyncio.get_running_loop().set_exception_handler(lambda _l, _c: None)
+
+
+# --- counters ------------------------------------------------------------------------------
+
+
+async def test_spawned_tasks_are_counted_by_outcome() -> None:
+    quiet_loop()
+    for _ in range(5):
+        spawn(asyncio.sleep(0))
+    spawn(boom())
+    slow = spawn(asyncio.sleep(10))
+    await iterations(5)
+    stats = observe.snapshot()[""]
+    assert (stats.ok, stats.failed, stats.cancelled, stats.running) == (5, 1, 0, 1)
+    slow.cancel()
+    await iterations(5)
+    stats = observe.snapshot()[""]
+    assert (stats.spawned, stats.ok, stats.failed, stats.cancelled, stats.running) == (
+        7,
+        5,
+        1,
+        1,
+        0,
+    )
+    assert sum(count for _, count in stats.buckets) == 7
+    assert stats.buckets[-1][0] == float("inf")
+
+
+async def test_eager_first_steps_are_counted_too(loop_kind: str) -> None:
+    async def instant() -> int:
+        return 1
+
+    for _ in range(3):
+        spawn(instant(), eager=True)
+    await iterations(5)
+    assert observe.snapshot()[""].ok == 3
+
+
+async def test_group_children_count_under_the_groups_path() -> None:
+    quiet_loop()
+    with pytest.raises(Exception, match="unhandled errors in a TaskGroup"):
+        async with TaskGroup("crawl") as tg:
+            tg.spawn(asyncio.sleep(0))
+            async with TaskGroup("pages") as inner:
+                inner.spawn(asyncio.sleep(0.01))
+            tg.spawn(asyncio.sleep(10))
+            tg.spawn(boom())
+    stats = observe.snapshot()
+    crawl, pages = stats["crawl"], stats["crawl/pages"]
+    assert (crawl.ok, crawl.failed, crawl.cancelled) == (1, 1, 1)
+    assert (pages.ok, pages.running) == (1, 0)
+    assert pages.slowest >= 0.009  # measured in loop time, at iteration boundaries
+
+
+async def test_tasks_spawned_inside_a_group_count_under_its_path() -> None:
+    async with TaskGroup("server"):
+        spawn(asyncio.sleep(0))
+    await iterations(5)
+    assert observe.snapshot()["server"].ok == 1
+
+
+async def test_nothing_is_counted_while_observation_is_off() -> None:
+    observe.disable()
+    assert not observe.is_enabled()
+    spawn(asyncio.sleep(0))
+    async with TaskGroup("g") as tg:
+        tg.spawn(asyncio.sleep(0))
+    await iterations(5)
+    assert observe.snapshot() == {}
+    observe.enable()
+    observe.enable()  # twice: harmless
+    assert observe.is_enabled()
+
+
+def test_bad_hotspot_rates_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"from 0 \(off\) to 1.*pass 0\.01"):
+        observe.enable(hotspots=5)
+    with pytest.raises(TypeError, match="takes a share from 0 to 1"):
+        observe.enable(hotspots="1%")  # type: ignore[arg-type]
+
+
+# --- listeners -----------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def tasks_finished(self, tasks: list[asyncio.Task[Any]]) -> None:
+        self.events.extend(("finished", t.get_name()) for t in tasks)
+
+    def task_failed(self, task: asyncio.Task[Any], exception: BaseException) -> None:
+        self.events.append(("failed", task.get_name(), type(exception).__name__))
+
+    def task_cancelled(self, task: asyncio.Task[Any], cause: str) -> None:
+        self.events.append(("cancelled", task.get_name(), cause))
+
+    def group_cancelled(self, path: str, cause: str) -> None:
+        self.events.append(("group cancelled", path, cause))
+
+
+async def test_a_listener_hears_batches_and_failures() -> None:
+    quiet_loop()
+    recorder = Recorder()
+    observe.add_listener(recorder)
+    observe.add_listener(recorder)  # once only
+    spawn(asyncio.sleep(0), name="a")
+    spawn(boom(), name="b")
+    await iterations(5)
+    observe.remove_listener(recorder)
+    spawn(asyncio.sleep(0), name="unheard")
+    await iterations(5)
+    assert sorted(recorder.events) == [
+        ("failed", "b", "ValueError"),
+        ("finished", "a"),
+        ("finished", "b"),
+    ]
+
+
+async def test_a_listener_that_raises_is_removed_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken:
+        def tasks_finished(self, tasks: list[asyncio.Task[Any]]) -> None:
+            raise RuntimeError("listener bug")
+
+    recorder = Recorder()
+    observe.add_listener(Broken())
+    observe.add_listener(recorder)
+    with caplog.at_level(logging.ERROR, logger="taskwise.observe"):
+        spawn(asyncio.sleep(0), name="first")
+        await iterations(5)
+        spawn(asyncio.sleep(0), name="second")
+        await iterations(5)
+    assert [r.getMessage() for r in caplog.records] == [
+        caplog.records[0].getMessage()
+    ]  # logged once: removed after the first error
+    assert "raised in tasks_finished(); it was removed" in caplog.records[0].getMessage()
+    assert ("finished", "second") in recorder.events  # the loop and the others go on
+
+
+def test_a_listener_without_any_known_method_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"at least one of the methods tasks_finished\(\)"):
+        observe.add_listener(object())
+
+
+# --- the task tree -------------------------------------------------------------------------
+
+
+async def parked(fut: asyncio.Future[None]) -> None:
+    await fut  # the line the tree must point at
+
+
+async def test_the_tree_shows_spawned_tasks_and_nested_groups_with_where_they_wait() -> None:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    spawn(parked(fut), name="worker")
+    async with TaskGroup("crawl") as tg:
+        tg.spawn(parked(fut), name="page-1")
+        async with TaskGroup("inner") as inner:
+            inner.spawn(parked(fut), name="deep")
+            await iterations(3)
+            tree = observe.task_tree(where=True)
+            fut.set_result(None)
+    names = sorted(node.name for node in tree.walk())
+    assert names == ["crawl/inner/deep", "crawl/page-1", "worker"]
+    (group,) = tree.groups
+    assert group.path == "crawl"
+    assert [g.path for g in group.groups] == ["crawl/inner"]
+    line = parked.__code__.co_firstlineno + 1
+    assert all(node.where == f"{__file__}:{line}" for node in tree.walk())
+    text = str(tree)
+    assert "group crawl [1 task" in text
+    assert "    group crawl/inner [1 task" in text
+    assert "worker [running, " in text
+    assert f"parked() at {__file__}:{line}" in text
+
+
+async def test_an_empty_tree_says_so() -> None:
+    assert "(nothing running)" in str(observe.task_tree())
+
+
+# --- the watchdog --------------------------------------------------------------------------
+
+
+async def test_the_watchdog_flags_a_stuck_task_once_and_ignores_patterns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def moving() -> None:
+        for _ in range(1000):  # polls: the same line each look, but a new sleep each time
+            await asyncio.sleep(0.001)
+            if fut.done():
+                return
+
+    recorder: list[tuple[str, str | None]] = []
+
+    class Stuck:
+        def task_stuck(self, task: asyncio.Task[Any], where: str | None, age: float) -> None:
+            recorder.append((task.get_name(), where))
+
+    observe.add_listener(Stuck())
+    with caplog.at_level(logging.WARNING, logger="taskwise.watchdog"):
+        async with observe.Watchdog(threshold=0.03, interval=0.01, ignore=["server/*"]) as dog:
+            spawn(parked(fut), name="stuck")
+            spawn(moving(), name="busy")
+            async with TaskGroup("server") as tg:
+                tg.spawn(parked(fut), name="accept-loop")
+                await asyncio.sleep(0.2)
+                fut.set_result(None)
+    assert dog.stuck == ["stuck"]
+    line = parked.__code__.co_firstlineno + 1
+    assert recorder == [("stuck", f"{__file__}:{line}")]
+    (record,) = caplog.records
+    assert "'stuck'" in record.getMessage()
+    assert f"still waiting at {__file__}:{line}" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        ({"threshold": -1}, ValueError, r"positive number of seconds"),
+        ({"threshold": 10, "interval": 0}, ValueError, r"positive number of seconds"),
+        ({"threshold": "10"}, TypeError, r"takes a number of seconds"),
+        ({"threshold": 10, "ignore": "server/*"}, TypeError, r"wrap it: ignore=\['server/\*'\]"),
+        ({"threshold": 10, "ignore": ["/server"]}, ValueError, r"can never match.*'server'"),
+        ({"threshold": 10, "ignore": [""]}, ValueError, r"matches no path"),
+    ],
+)
+def test_watchdog_arguments_that_cannot_work_are_refused(
+    kwargs: dict[str, Any], error: type[Exception], pattern: str
+) -> None:
+    with pytest.raises(error, match=pattern):
+        observe.Watchdog(**kwargs)
+
+
+async def test_the_watchdog_looks_at_many_tasks_in_slices() -> None:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    for _ in range(3000):
+        spawn(parked(fut))
+    await iterations(4)
+    dog = observe.Watchdog(threshold=100)
+    iterations_seen = 0
+
+    async def count_iterations() -> None:
+        nonlocal iterations_seen
+        while True:
+            await asyncio.sleep(0)
+            iterations_seen += 1
+
+    counter = spawn(count_iterations())
+    await dog.look()
+    counter.cancel()
+    fut.set_result(None)
+    await shutdown_spawned()
+    assert iterations_seen > 1, "one look took the whole loop"
+
+
+# --- logging -------------------------------------------------------------------------------
+
+
+async def test_the_filter_puts_task_name_and_group_path_on_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("test.observe.filter")
+    log_filter = observe.TaskContextFilter()
+    log.addFilter(log_filter)
+    try:
+        with caplog.at_level(logging.INFO, logger="test.observe.filter"):
+
+            async def work() -> None:
+                log.info("inside")
+
+            async with TaskGroup("crawl") as tg:
+                tg.spawn(work(), name="page")
+            log.info("outside")
+    finally:
+        log.removeFilter(log_filter)
+    inside, outside = caplog.records
+    assert (inside.taskName, inside.group_path) == ("crawl/page", "crawl")  # type: ignore[attr-defined]
+    assert outside.group_path == "-"  # type: ignore[attr-defined]
+    assert outside.taskName == asyncio.current_task().get_name()  # type: ignore[union-attr]
+
+
+# --- hotspots ------------------------------------------------------------------------------
+
+
+async def test_hotspots_count_live_and_total_tasks_per_spawn_site() -> None:
+    observe.enable(hotspots=1)
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    line = sys._getframe().f_lineno + 2
+    for _ in range(4):
+        spawn(parked(fut))
+    await iterations(4)
+    (top, *_) = observe.hotspots()
+    assert (top.site, top.live, top.total) == (f"{__file__}:{line}", 4, 4)
+    fut.set_result(None)
+    await iterations(5)
+    (top, *_) = observe.hotspots()
+    assert (top.live, top.total) == (0, 4)
+
+
+# --- names survive task factories that rename ---------------------------------------------
+
+
+async def test_a_renaming_task_factory_does_not_erase_taskwises_name(loop_kind: str) -> None:
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+
+    def renaming(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        task.set_name(f"{coro.__qualname__} (wrapped)")
+        return task
+
+    def fixed(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Task[Any]:
+        return asyncio.Task(coro, loop=loop)
+
+    try:
+        # uvloop itself always passes context= to a factory, so (loop, coro) ones fail there.
+        for factory in (renaming,) if loop_kind == "uvloop" else (renaming, fixed):
+            loop.set_task_factory(factory)  # type: ignore[arg-type]
+            assert spawn(asyncio.sleep(0), name="job").get_name() == "job"
+            async with TaskGroup("crawl") as tg:
+                assert tg.spawn(asyncio.sleep(0), name="page-1").get_name() == "crawl/page-1"
+    finally:
+        loop.set_task_factory(previous)
+
+
+# --- failure reports carry the group path --------------------------------------------------
+
+
+async def test_a_report_names_the_group_path_it_was_spawned_in() -> None:
+    seen: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _l, c: seen.append(c))
+    async with TaskGroup("server"):
+        spawn(boom(), name="handler")
+    await iterations(5)
+    (context,) = seen
+    assert context["group_path"] == "server"

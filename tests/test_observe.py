@@ -378,3 +378,102 @@ async def test_a_report_names_the_group_path_it_was_spawned_in() -> None:
     await iterations(5)
     (context,) = seen
     assert context["group_path"] == "server"
+
+
+# --- cancellation causes -------------------------------------------------------------------
+
+
+async def cancelled_message(log: list[str], name: str) -> None:
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError as exc:
+        log.append(f"{name}: {exc.args[0] if exc.args else None}")
+        raise
+
+
+async def test_a_childs_failure_is_the_cause_its_siblings_and_the_body_see() -> None:
+    recorder = Recorder()
+    observe.add_listener(recorder)
+    log: list[str] = []
+
+    async def bad() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("bad")
+
+    with pytest.raises(Exception, match="unhandled errors"):
+        async with TaskGroup("crawl") as tg:
+            tg.spawn(cancelled_message(log, "sibling"), name="fetch-1")
+            tg.spawn(bad(), name="parse")
+            await cancelled_message(log, "body")
+    cause = "its task 'crawl/parse' failed with ValueError"
+    assert sorted(log) == [
+        f"body: taskwise.TaskGroup: cancelling the group's body (TaskGroup 'crawl': {cause})",
+        f"sibling: TaskGroup 'crawl' is cancelling its tasks: {cause}",
+    ]
+    assert ("group cancelled", "crawl", cause) in recorder.events
+    assert (
+        "cancelled",
+        "crawl/fetch-1",
+        f"TaskGroup 'crawl' is cancelling its tasks: {cause}",
+    ) in recorder.events
+
+
+async def test_cancel_says_where_it_was_called_from() -> None:
+    log: list[str] = []
+    async with TaskGroup("a") as tg:
+        tg.spawn(cancelled_message(log, "child"))
+        await asyncio.sleep(0)
+        tg.cancel()
+    async with TaskGroup("b") as tg:
+
+        async def stopper() -> None:
+            tg.cancel()
+
+        tg.spawn(cancelled_message(log, "child"))
+        tg.spawn(stopper(), name="stopper")
+    async with TaskGroup() as tg:
+        tg.spawn(cancelled_message(log, "child"))
+        await asyncio.sleep(0)
+        asyncio.get_running_loop().call_soon(tg.cancel)
+        await asyncio.sleep(0.01)
+    assert log == [
+        "child: TaskGroup 'a' is cancelling its tasks: cancel() was called in its body",
+        "child: TaskGroup 'b' is cancelling its tasks: cancel() was called by its task 'b/stopper'",
+        "child: TaskGroup (unnamed) is cancelling its tasks: cancel() was called outside any task",
+    ]
+
+
+async def test_the_body_raising_and_an_outside_cancel_are_causes_too() -> None:
+    log: list[str] = []
+    with pytest.raises(Exception, match="unhandled errors"):  # ExceptionGroup([KeyError])
+        async with TaskGroup("g") as tg:
+            tg.spawn(cancelled_message(log, "child"))
+            await asyncio.sleep(0)
+            raise KeyError("body")
+
+    async def runs_a_group() -> None:
+        async with TaskGroup("h") as tg:
+            tg.spawn(cancelled_message(log, "child"))
+            await asyncio.sleep(10)
+
+    outer = spawn(runs_a_group())
+    await iterations(3)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert log == [
+        "child: TaskGroup 'g' is cancelling its tasks: its body raised KeyError",
+        "child: TaskGroup 'h' is cancelling its tasks: the task running its body was cancelled",
+    ]
+
+
+async def test_a_shutdown_timeout_is_a_cause_listeners_hear() -> None:
+    recorder = Recorder()
+    observe.add_listener(recorder)
+    spawn(asyncio.sleep(10), name="poll")
+    await shutdown_spawned(timeout=0.01)
+    assert (
+        "cancelled",
+        "poll",
+        "taskwise.shutdown_spawned(): still running after the 0.01 s timeout",
+    ) in recorder.events

@@ -40,8 +40,12 @@ T = TypeVar("T")
 # (spawn() reads it too, for the observability layer).
 _group_path = GROUP_PATH
 
-# 3.10 only: the message on the CancelledError that a group sends its parent.
+# How the message of the CancelledError a group sends its body starts; the cause
+# follows in parentheses. (3.10 tells the groups' own cancellations apart by it.)
 _CANCEL_MESSAGE = "taskwise.TaskGroup: cancelling the group's body"
+
+# The cause when the task running the body is cancelled by somebody else.
+_OUTSIDE = "the task running its body was cancelled"
 
 # 3.10 only: how many cancellations groups have sent each task and not taken back.
 _group_cancels: WeakKeyDictionary[asyncio.Task[Any], int] = WeakKeyDictionary()
@@ -59,7 +63,13 @@ def _is_base_error(exc: BaseException) -> bool:
 
 def _is_ours(cancelled: BaseException) -> bool:
     """3.10: whether a CancelledError carries the message a group's cancellation has."""
-    return bool(cancelled.args) and cancelled.args[0] == _CANCEL_MESSAGE
+    return bool(cancelled.args) and _is_our_message(cancelled.args[0])
+
+
+def _is_our_message(message: object) -> bool:
+    """Whether *message* is one a group cancels its body with: it starts the same way
+    whatever cause follows (3.10 tells the groups' cancellations apart by it)."""
+    return isinstance(message, str) and message.startswith(_CANCEL_MESSAGE)
 
 
 def _message(cancelled: BaseException) -> Any:
@@ -97,11 +107,12 @@ class _Parent:
         self.outside = False  # 3.10: an outside cancellation is in effect
         self.outside_message: Any = None  # 3.10: and its message
 
-    def cancel(self) -> None:
+    def cancel(self, cause: str) -> None:
         self.requested = True
         task: Any = self.task
+        message = f"{_CANCEL_MESSAGE} ({cause})"
         if TASKS_CAN_UNCANCEL:
-            task.cancel()
+            task.cancel(message)
             return
         # 3.10: two requests merge into one CancelledError, so whoever comes second
         # decides its message. An outside cancellation already pending interrupts
@@ -111,8 +122,8 @@ class _Parent:
         _group_cancels[task] = _group_cancels.get(task, 0) + 1
         if self._outside_pending():
             return
-        task.cancel(_CANCEL_MESSAGE)
-        task._cancel_message = _CANCEL_MESSAGE
+        task.cancel(message)
+        task._cancel_message = message
 
     def _note_outside(self, message: Any) -> None:
         self.outside = True
@@ -128,7 +139,7 @@ class _Parent:
             if waiter is None or not waiter.cancelled():
                 return False
             message = getattr(waiter, "_cancel_message", None)
-        if message == _CANCEL_MESSAGE:
+        if _is_our_message(message):
             return False
         self._note_outside(message)
         return True
@@ -141,7 +152,7 @@ class _Parent:
         if isinstance(exc, asyncio.CancelledError):
             if not _is_ours(exc):
                 self._note_outside(_message(exc))
-            elif self.requested and task._cancel_message != _CANCEL_MESSAGE:
+            elif self.requested and not _is_our_message(task._cancel_message):
                 # Somebody cancelled the task after us, merged into our CancelledError.
                 self._note_outside(task._cancel_message)
         # The body turned an outside cancellation into an error, or a second
@@ -255,6 +266,7 @@ class TaskGroup:
         "_entered_at",
         "_errors",
         "_exiting",
+        "_joining",
         "_keeper",
         "_loop",
         "_name",
@@ -262,6 +274,7 @@ class TaskGroup:
         "_parent",
         "_path",
         "_prefix",
+        "_reason",
         "_starts",
         "_tasks",
         "_token",
@@ -292,6 +305,11 @@ class TaskGroup:
         self._keeper: Keeper | None = None
         self._entered_at = 0.0
         self._starts: dict[asyncio.Task[Any], float] | None = None
+        # Why the group is cancelling its tasks, once it is: their CancelledError's message.
+        self._reason: str | None = None
+        # The coroutine of the child being created: in an eager first step, the child
+        # runs before it joins the group.
+        self._joining: object = None
 
     @property
     def name(self) -> str | None:
@@ -403,7 +421,10 @@ class TaskGroup:
                 propagate = exc
             if et is not None and not self._aborting:
                 # The body failed, or its task is being cancelled: stop the children.
-                self._abort()
+                if issubclass(et, asyncio.CancelledError):
+                    self._abort(_OUTSIDE)
+                else:
+                    self._abort(f"its body raised {et.__name__}")
 
             # Wait for every child. The wait can be cancelled again and again (the
             # parent task cancelled repeatedly, or by us), hence the loop.
@@ -418,7 +439,7 @@ class TaskGroup:
                     if not self._aborting:
                         # The task running the group is cancelled while children run.
                         propagate = cancelled
-                        self._abort()
+                        self._abort(_OUTSIDE)
                 self._all_done = None
 
             if self._base_error is not None:
@@ -535,6 +556,7 @@ class TaskGroup:
         loop = self._loop
         parent = self._parent
         assert loop is not None and parent is not None
+        self._joining = coro
         try:
             if context is None:
                 task = new_task(loop, coro, name)
@@ -548,6 +570,8 @@ class TaskGroup:
         except BaseException:
             close_quietly(coro)
             raise
+        finally:
+            self._joining = None
         if TRACKS_AWAITED_BY:
             add_awaited_by(task, parent.task)
         # Even a task that finished in an eager first step joins the group and
@@ -562,7 +586,7 @@ class TaskGroup:
             self._starts[task] = loop.time()
         task.add_done_callback(self._on_done, context=self._callback_context)
         if self._shutting_down() and not task.done():
-            task.cancel()  # an eager child cancelled the group before it joined
+            task.cancel(self._reason)  # an eager child cancelled the group before it joined
         try:
             return task
         finally:
@@ -601,10 +625,28 @@ class TaskGroup:
         if self._exiting and not self._tasks:
             return
         if not self._aborting:
-            self._abort()
             parent = self._parent
             assert parent is not None and not parent.requested  # both go with _aborting
-            parent.cancel()
+            why = f"cancel() was called {self._caller(parent)}"
+            self._abort(why)
+            parent.cancel(f"{self._label()}: {why}")
+
+    def _caller(self, parent: _Parent) -> str:
+        """Where cancel() is called from, for the cause: the body, a child, elsewhere."""
+        try:
+            current = asyncio.current_task()
+        except RuntimeError:  # not in the loop's thread: a mistake, but say so plainly
+            current = None
+        if current is None:
+            return "outside any task"
+        if current is parent.task:
+            return "in its body"
+        if current in self._tasks or current.get_coro() is self._joining:
+            return f"by its task {current.get_name()!r}"
+        return f"by task {current.get_name()!r}"
+
+    def _label(self) -> str:
+        return f"TaskGroup {self._path!r}" if self._path else "TaskGroup (unnamed)"
 
     # -- what the observability layer reads (taskwise.observe) -----------------------
 
@@ -627,11 +669,18 @@ class TaskGroup:
         # A method, not the attribute: an eager child may set it inside create_task().
         return self._aborting
 
-    def _abort(self) -> None:
+    def _abort(self, why: str) -> None:
+        """Cancel the running children, saying *why* (the cancellation's cause)."""
         self._aborting = True
+        self._reason = reason = f"{self._label()} is cancelling its tasks: {why}"
+        observer = _hooks.observer
+        if observer is not None:
+            observer.group_cancelled(self._path, why)
         for task in self._tasks:
             if not task.done():
-                task.cancel()
+                task.cancel(reason)
+                if observer is not None:
+                    observer.cancelled(task, reason)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -670,5 +719,6 @@ class TaskGroup:
             return
         if not self._aborting and not parent.requested:
             # Interrupt the body (and then tell our cancellation apart in __aexit__).
-            self._abort()
-            parent.cancel()
+            why = f"its task {task.get_name()!r} failed with {type(exc).__name__}"
+            self._abort(why)
+            parent.cancel(f"{self._label()}: {why}")

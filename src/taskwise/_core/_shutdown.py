@@ -8,6 +8,7 @@ from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from typing import Any, final
 
+from . import _hooks
 from ._checks import not_on_asyncio
 from ._keeper import Keeper, keeper_or_none
 
@@ -161,8 +162,12 @@ def _cancel_the_rest(keeper: Keeper, me: asyncio.Task[Any] | None, why: str) -> 
     a task afterwards: failures in their cleanup stay reportable at once.
     """
     late = [task for task in keeper.tasks() if task is not me]
+    reason = f"taskwise.shutdown_spawned(): {why}"
+    observer = _hooks.observer
     for task in late:
-        task.cancel(f"taskwise.shutdown_spawned(): {why}")
+        task.cancel(reason)
+        if observer is not None:
+            observer.cancelled(task, reason)
     return tuple(task.get_name() for task in late)
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import taskwise
+import taskwise.observe as observe
 
 try:
     import uvloop
@@ -159,6 +160,45 @@ async def tw_spawn(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> flo
         spawn(work())
     await drain()
     return perf_counter() - t0
+
+
+class _Listener:
+    """A listener that receives every finished task (the cheapest useful one)."""
+
+    def __init__(self) -> None:
+        self.finished = 0
+
+    def tasks_finished(self, tasks: list[asyncio.Task[Any]]) -> None:
+        self.finished += len(tasks)
+
+
+async def tw_spawn_counters(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
+    """spawn() with taskwise.observe's lifecycle counters on."""
+    observe.enable()
+    try:
+        return await tw_spawn(n, work)
+    finally:
+        observe.disable()
+
+
+async def tw_spawn_listener(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
+    """spawn() with counters on and one listener receiving every finished task."""
+    listener = _Listener()
+    observe.add_listener(listener)
+    try:
+        return await tw_spawn(n, work)
+    finally:
+        observe.remove_listener(listener)
+        observe.disable()
+
+
+async def tw_taskgroup_counters(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
+    """TaskGroup.spawn with taskwise.observe's lifecycle counters on."""
+    observe.enable()
+    try:
+        return await tw_taskgroup(n, work)
+    finally:
+        observe.disable()
 
 
 async def tw_spawn_eager(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
@@ -301,6 +341,9 @@ def plan(quick: bool) -> tuple[dict[str, Callable[[], asyncio.AbstractEventLoop]
         ("taskwise.spawn(eager=True)", tw_spawn_eager if HAS_EAGER else None),
         ("asyncio.TaskGroup.create_task", asyncio_taskgroup if HAS_TASKGROUP else None),
         ("taskwise.TaskGroup.spawn", tw_taskgroup),
+        ("taskwise.spawn, counters on", tw_spawn_counters),
+        ("taskwise.spawn, a listener", tw_spawn_listener),
+        ("taskwise.TaskGroup.spawn, counters on", tw_taskgroup_counters),
     ]
     rows: list[Row] = []
     for flavour in flavours:
@@ -319,6 +362,10 @@ def plan(quick: bool) -> tuple[dict[str, Callable[[], asyncio.AbstractEventLoop]
                     vs = "taskwise.spawn"
                 elif case is tw_spawn:
                     vs = "create_task + set + discard"
+                elif case in (tw_spawn_counters, tw_spawn_listener):
+                    vs = "taskwise.spawn"
+                elif case is tw_taskgroup_counters:
+                    vs = "taskwise.TaskGroup.spawn"
                 rows.append(Row(flavour, work, label, case, vs))
     for work in WORKS:
         if anyio is not None:
@@ -418,6 +465,14 @@ async def memory_case(kind: str, n: int) -> float:
         spawn = taskwise.spawn
         for _ in range(n):
             spawn(_pending(gate))
+    elif kind == "taskwise.spawn, counters on":
+        spawn = taskwise.spawn
+        observe.enable()
+        try:
+            for _ in range(n):
+                spawn(_pending(gate))
+        finally:
+            observe.disable()
     await drain()  # every task is now waiting on the gate, and taskwise's keeper is idle
     used = tracemalloc.get_traced_memory()[0] - before
     gate.set_result(None)
@@ -426,7 +481,12 @@ async def memory_case(kind: str, n: int) -> float:
 
 
 def run_memory(n: int, repeats: int) -> dict[str, float]:
-    kinds = ["bare Task", "create_task + set + discard", "taskwise.spawn"]
+    kinds = [
+        "bare Task",
+        "create_task + set + discard",
+        "taskwise.spawn",
+        "taskwise.spawn, counters on",
+    ]
     samples: dict[str, list[float]] = {k: [] for k in kinds}
     tracemalloc.start()
     try:

@@ -182,8 +182,12 @@ def spawn(
     else:
         task = new_task(loop, coro, name)
     observer = _hooks.observer
-    if observer is not None:
-        observer.spawned(keeper, task, GROUP_PATH.get())
+    if observer is not None:  # counted by group path; spawn sites sampled if asked
+        path = GROUP_PATH.get()
+        if path:
+            keeper.paths[task] = path
+        if observer.every:
+            observer.spawned(keeper, task)
     if task.done():  # finished in an eager first step
         if observer is not None:
             now = loop.time()

@@ -43,8 +43,10 @@ LISTENER_METHODS: Final = (
     "task_stuck",
 )
 
+# Read in C loops (map) over a batch: a task's state ("PENDING", "CANCELLED",
+# "FINISHED") and its exception (None unless it failed).
+_state_of = attrgetter("_state")
 _exception_of = attrgetter("_exception")
-_cancelled = asyncio.Future.cancelled
 
 
 class PathCounters:
@@ -57,19 +59,15 @@ class PathCounters:
         self.seconds = self.slowest = 0.0
         self.buckets = [0] * len(BOUNDS)
 
-    def add(self, tasks: Sequence[asyncio.Task[Any]], duration: float) -> tuple[int, int]:
-        """Count *tasks*, which all took *duration*; return (failed, cancelled)."""
-        n = len(tasks)
-        failed = n - list(map(_exception_of, tasks)).count(None)
-        cancelled = list(map(_cancelled, tasks)).count(True)
-        self.ok += n - failed - cancelled
+    def add(self, done: int, failed: int, cancelled: int, duration: float) -> None:
+        """Count *done* tasks (of which *failed* and *cancelled*), that each took *duration*."""
+        self.ok += done - failed - cancelled
         self.failed += failed
         self.cancelled += cancelled
-        self.seconds += duration * n
+        self.seconds += duration * done
         if duration > self.slowest:
             self.slowest = duration
-        self.buckets[bisect.bisect_left(BOUNDS, duration)] += n
-        return failed, cancelled
+        self.buckets[bisect.bisect_left(BOUNDS, duration)] += done
 
 
 @dataclass(frozen=True)
@@ -109,49 +107,78 @@ class Observer:
 
     # -- called by the core -----------------------------------------------------------
 
-    def spawned(self, keeper: Keeper, task: asyncio.Task[Any], path: str) -> None:
-        if path:
-            keeper.paths[task] = path
-        if self.every:
-            self.countdown -= 1
-            if self.countdown <= 0:
-                self.countdown = self.every
-                self.sample(keeper, task, sys._getframe(2))
+    def spawned(self, keeper: Keeper, task: asyncio.Task[Any]) -> None:
+        """A spawn() while hotspots are sampled (spawn() records the group path itself)."""
+        self.countdown -= 1
+        if self.countdown <= 0:
+            self.countdown = self.every
+            self.sample(keeper, task, sys._getframe(2))
 
     def finished(
         self, keeper: Keeper, tasks: list[asyncio.Task[Any]], start: float, now: float
     ) -> None:
+        """Count the finished tasks among *tasks* (one stage of the keeper: finished and
+        running ones mixed), which were all first seen at *start*."""
+        n = len(tasks)
+        if not n:
+            return
+        states = list(map(_state_of, tasks))
+        pending = states.count("PENDING")
+        if pending == n:
+            return
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
-        paths = keeper.paths
-        if paths:  # some spawned inside a named group: count them under its path
+        if keeper.paths:  # some spawned inside a named group: count them under its path
+            done = [task for task in tasks if task.done()]
             by_path: dict[str, list[asyncio.Task[Any]]] = {}
-            for task in tasks:
-                by_path.setdefault(paths.pop(task, ""), []).append(task)
-            failed = cancelled = 0
+            for task in done:
+                by_path.setdefault(keeper.paths.pop(task, ""), []).append(task)
+            failed = 0
             for path, some in by_path.items():
-                f, c = self._count(stats, path, some, now - start)
-                failed += f
-                cancelled += c
+                failed += self._count(stats, path, some, now - start)
         else:
-            failed, cancelled = self._count(stats, "", tasks, now - start)
+            done = None
+            cancelled = states.count("CANCELLED")
+            failed = n - list(map(_exception_of, tasks)).count(None)
+            counters = stats.get("")
+            if counters is None:
+                counters = stats[""] = PathCounters()
+            counters.add(n - pending, failed, cancelled, now - start)
         if keeper.sampled:
             self.unsample(keeper, tasks)
         if self.listeners:
-            self.tell("tasks_finished", tasks)
+            if done is None:
+                done = [task for task in tasks if task.done()]
+            self.tell("tasks_finished", done)
             if failed:
-                for task in tasks:
+                for task in done:
                     if not task.cancelled() and task._exception is not None:
                         self.tell("task_failed", task, task._exception)
 
     def child_finished(
         self, keeper: Keeper, path: str, task: asyncio.Task[Any], duration: float
     ) -> None:
+        # One task at a time (a group's done-callback): counted inline, without the
+        # list operations that pay off for the keeper's batches.
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
-        failed, _ = self._count(stats, path, [task], duration)
+        counters = stats.get(path)
+        if counters is None:
+            counters = stats[path] = PathCounters()
+        failed = False
+        if task.cancelled():
+            counters.cancelled += 1
+        elif task._exception is not None:
+            counters.failed += 1
+            failed = True
+        else:
+            counters.ok += 1
+        counters.seconds += duration
+        if duration > counters.slowest:
+            counters.slowest = duration
+        counters.buckets[bisect.bisect_left(BOUNDS, duration)] += 1
         if self.listeners:
             self.tell("tasks_finished", [task])
             if failed:
@@ -171,13 +198,17 @@ class Observer:
     def _count(
         stats: dict[str, PathCounters],
         path: str,
-        tasks: Sequence[asyncio.Task[Any]],
+        done: list[asyncio.Task[Any]],
         duration: float,
-    ) -> tuple[int, int]:
+    ) -> int:
+        """Count *done* (all finished) under *path*; return how many failed."""
         counters = stats.get(path)
         if counters is None:
             counters = stats[path] = PathCounters()
-        return counters.add(tasks, duration)
+        cancelled = list(map(_state_of, done)).count("CANCELLED")
+        failed = len(done) - list(map(_exception_of, done)).count(None)
+        counters.add(len(done), failed, cancelled, duration)
+        return failed
 
     def counters_for(self, keeper: Keeper) -> dict[str, PathCounters]:
         stats: dict[str, PathCounters] = {}
@@ -232,6 +263,5 @@ class Observer:
         if not sampled:
             return
         for task in tasks:
-            site = sampled.pop(task, None)
-            if site is not None:
-                self.sites[site][0] -= 1
+            if task in sampled and task.done():
+                self.sites[sampled.pop(task)][0] -= 1

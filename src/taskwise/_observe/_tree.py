@@ -8,6 +8,7 @@ walks every task of the loop (and on free-threaded 3.14 stops every thread).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import CoroutineType, FrameType, GeneratorType
@@ -170,6 +171,7 @@ def build_tree(loop: asyncio.AbstractEventLoop, *, where: bool = False) -> TaskT
         return TaskTree()
     now = loop.time()
     starts = _spawn_starts(keeper, now)
+    clock = time.monotonic()  # groups keep their times on this clock, not the loop's
     # Innermost groups first, so that a group's node exists before the node it hangs
     # under: a group entered in another group's body (same task, longer path) hangs
     # under that group; one entered in a tracked task, under that task.
@@ -179,13 +181,13 @@ def build_tree(loop: asyncio.AbstractEventLoop, *, where: bool = False) -> TaskT
     for group in groups:
         parent = group._parent_task()
         children = tuple(
-            _task_node(t, group._started_at(t), now, where, by_parent)
+            _task_node(t, group._started_at(t), clock, where, by_parent)
             for t in sorted(group._running(), key=asyncio.Task.get_name)
         )
         node = GroupNode(
             path=group._path_text(),
             parent=parent.get_name() if parent is not None else "-",
-            age=max(0.0, now - group._entered_at_time()),
+            age=max(0.0, clock - group._entered_at_time()),
             tasks=children,
             groups=tuple(nested.pop(group, ())),
         )

@@ -124,11 +124,13 @@ class Watchdog:
         now = loop.time()
         for task, start in list(keeper.running.items()):
             yield task, keeper.paths.get(task, ""), now - start
+        clock = time.monotonic()  # groups keep their times on this clock, not the loop's
         for group in list(keeper.groups):
             path = group._path_text()
             for task in group._running():
                 start = group._started_at(task)
-                yield task, path, now - (start if start is not None else group._entered_at_time())
+                entered = group._entered_at_time()
+                yield task, path, clock - (start if start is not None else entered)
 
     async def look(self) -> None:
         """One look at every tracked task, in slices."""

@@ -1,4 +1,4 @@
-"""Soak: memory stays flat over 10**6 spawn/finish cycles; the longest keeper tick at 10**5 tasks.
+"""Soak: flat memory over 10**6 spawn/finish cycles; the longest keeper tick and watchdog pause.
 
     python benchmarks/soak.py            # 10**6 cycles, 10**5 tasks in one iteration
     python benchmarks/soak.py --quick    # a smoke run: 10**4 cycles, 10**4 tasks
@@ -12,6 +12,8 @@ Not a test: it prints what it measured, and asserts nothing.
 * Keeper tick: 10**5 tasks are spawned in one loop iteration, each waiting on one future;
   the keeper's ticks (each a single loop callback) are timed while they move the tasks
   through their stages and, once the futures are set, while they report what finished.
+* Watchdog: one look of taskwise.observe.Watchdog at 10**5 live tasks; the longest slice
+  of work between two loop iterations is the longest pause it causes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import tracemalloc
 from typing import Any
 
 import taskwise
+import taskwise.observe as observe
 from taskwise._core import _keeper
 
 
@@ -109,6 +112,27 @@ async def longest_tick(n: int) -> tuple[float, float, int]:
     return staging, finishing, len(taskwise.spawned_tasks())
 
 
+async def watchdog_pause(n: int) -> tuple[float, float, int]:
+    """The longest slice of one Watchdog look at *n* live tasks, and the whole look."""
+    loop = asyncio.get_running_loop()
+    gate: asyncio.Future[None] = loop.create_future()
+
+    async def wait() -> None:
+        await gate
+
+    for _ in range(n):
+        taskwise.spawn(wait())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    dog = observe.Watchdog(threshold=3600)
+    t0 = time.perf_counter()
+    await dog.look()
+    whole = time.perf_counter() - t0
+    gate.set_result(None)
+    await taskwise.shutdown_spawned()
+    return dog.longest_pause, whole, n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
@@ -134,6 +158,11 @@ def main() -> None:
         f"{many:,} tasks spawned in one iteration: longest keeper tick {staging * 1000:.1f} ms "
         f"while staging them, {finishing * 1000:.1f} ms when they all finished "
         f"({left} left running)"
+    )
+    pause, whole, n = asyncio.run(watchdog_pause(many))
+    print(
+        f"Watchdog look at {n:,} live tasks: longest loop pause {pause * 1000:.2f} ms "
+        f"(the whole look took {whole * 1000:.0f} ms, spread over many iterations)"
     )
 
 

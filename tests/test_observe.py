@@ -275,9 +275,13 @@ def test_watchdog_arguments_that_cannot_work_are_refused(
         observe.Watchdog(**kwargs)
 
 
-async def test_the_watchdog_looks_at_many_tasks_in_slices() -> None:
+async def test_the_watchdog_looks_at_many_tasks_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A look lets the loop run between slices of work (here one task a slice)."""
+    from taskwise._observe import _watchdog
+
+    monkeypatch.setattr(_watchdog, "SLICE", 0.0)
     fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    for _ in range(3000):
+    for _ in range(300):
         spawn(parked(fut))
     await iterations(4)
     dog = observe.Watchdog(threshold=100)
@@ -290,11 +294,14 @@ async def test_the_watchdog_looks_at_many_tasks_in_slices() -> None:
             iterations_seen += 1
 
     counter = spawn(count_iterations())
+    await iterations(4)
+    before = iterations_seen
     await dog.look()
+    during = iterations_seen - before
     counter.cancel()
     fut.set_result(None)
     await shutdown_spawned()
-    assert iterations_seen > 1, "one look took the whole loop"
+    assert during >= 300, f"the loop ran {during} iterations during a look at 301 tasks"
 
 
 # --- logging -------------------------------------------------------------------------------

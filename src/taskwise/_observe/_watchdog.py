@@ -15,17 +15,25 @@ import fnmatch
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
 from .._core import _hooks
 from .._core._keeper import keeper_of, keeper_or_none
-from ._tree import build_tree, waiting_at
+from ._tree import await_site, build_tree, waiting_on
 
 __all__ = ["Watchdog", "check_patterns", "dump_tree_on"]
 
 logger = logging.getLogger("taskwise.watchdog")
+
+_NOTHING = object()
+_MASK = 63  # 64 shards
+
+
+def _shards() -> list[dict[asyncio.Task[Any], object]]:
+    return [{} for _ in range(_MASK + 1)]
+
 
 #: The most work one slice of a look does before it lets the loop run (seconds).
 SLICE = 0.0005
@@ -88,7 +96,10 @@ class Watchdog:
         )
         self.ignore = check_patterns(ignore, "Watchdog")
         self.stuck: list[str] = []  # the names of the tasks found stuck, in order
-        self._sites: dict[asyncio.Task[Any], tuple[str | None, object]] = {}
+        # What each task awaited at the last look (the object itself: see waiting_on()),
+        # in shards: one table of 10**5 entries would pause the loop for a millisecond
+        # or two each time it grows (or is freed); 64 small ones never do.
+        self._waits: list[dict[asyncio.Task[Any], object]] = _shards()
         self._flagged: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[None] | None = None
         self.longest_pause = 0.0  # the longest slice a look took (seconds)
@@ -115,50 +126,67 @@ class Watchdog:
             await asyncio.sleep(self.interval)
             await self.look()
 
-    def _candidates(
-        self, loop: asyncio.AbstractEventLoop
-    ) -> Iterator[tuple[asyncio.Task[Any], str, float]]:
+    def _sources(self, loop: asyncio.AbstractEventLoop) -> list[tuple[Any, ...]]:
+        """What to look at, as snapshots that are cheap to take even at 10**5 tasks:
+        (tasks, where their start times are, the path of a group's tasks, the clock)."""
         keeper = keeper_or_none(loop)
         if keeper is None:
-            return
-        now = loop.time()
-        for task, start in list(keeper.running.items()):
-            yield task, keeper.paths.get(task, ""), now - start
+            return []
+        sources: list[tuple[Any, ...]] = [(list(keeper.running), keeper, None, loop.time())]
         clock = time.monotonic()  # groups keep their times on this clock, not the loop's
         for group in list(keeper.groups):
-            path = group._path_text()
-            for task in group._running():
-                start = group._started_at(task)
-                entered = group._entered_at_time()
-                yield task, path, clock - (start if start is not None else entered)
+            sources.append((group._running(), group, group._path_text(), clock))
+        return sources
 
     async def look(self) -> None:
-        """One look at every tracked task, in slices."""
+        """One look at every tracked task, in slices of at most ~0.5 ms of work."""
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
-        seen: dict[asyncio.Task[Any], tuple[str | None, object]] = {}
+        seen = _shards()
         slice_start = time.perf_counter()
-        for task, path, age in list(self._candidates(loop)):
-            if task is me or task.done():
-                continue
-            if self.ignore and self._ignored(path, task.get_name()):
-                continue
-            waiting = seen[task] = waiting_at(task)
-            if (
-                age >= self.threshold
-                and task not in self._flagged
-                and self._sites.get(task) == waiting
-            ):
-                self._flagged.add(task)
-                self._report(task, path, waiting[0], age)
+        sources = self._sources(loop)  # a copy of 10**5 keys takes ~0.6 ms: a slice of its own
+        self.longest_pause = max(self.longest_pause, time.perf_counter() - slice_start)
+        await asyncio.sleep(0)
+        slice_start = time.perf_counter()
+        for tasks, owner, group_path, now in sources:
+            for task in tasks:
+                if task is me or task.done():
+                    continue
+                if group_path is None:  # spawned: the keeper knows its start and path
+                    start = owner.running.get(task)
+                    path = owner.paths.get(task, "")
+                else:  # a group's task
+                    start = owner._started_at(task)
+                    if start is None:
+                        start = owner._entered_at_time()
+                    path = group_path
+                if self.ignore and self._ignored(path, task.get_name()):
+                    continue
+                on = seen[id(task) >> 4 & _MASK][task] = waiting_on(task)
+                age = 0.0 if start is None else now - start
+                if (
+                    age >= self.threshold
+                    and task not in self._flagged
+                    and self._waits[id(task) >> 4 & _MASK].get(task, _NOTHING) is on
+                ):
+                    self._flagged.add(task)
+                    self._report(task, path, await_site(task), age)
+                elapsed = time.perf_counter() - slice_start
+                if elapsed >= SLICE:
+                    self.longest_pause = max(self.longest_pause, elapsed)
+                    await asyncio.sleep(0)
+                    slice_start = time.perf_counter()
+        old, self._waits = self._waits, seen
+        if self._flagged:
+            self._flagged = {t for t in self._flagged if t in seen[id(t) >> 4 & _MASK]}
+        while old:  # the last look's shards go one at a time, between slices
+            old.pop()
             elapsed = time.perf_counter() - slice_start
-            if elapsed >= SLICE:
+            if old and elapsed >= SLICE:
                 self.longest_pause = max(self.longest_pause, elapsed)
                 await asyncio.sleep(0)
                 slice_start = time.perf_counter()
         self.longest_pause = max(self.longest_pause, time.perf_counter() - slice_start)
-        self._sites = seen
-        self._flagged &= seen.keys()
 
     def _ignored(self, path: str, name: str) -> bool:
         return any(

@@ -1,4 +1,4 @@
-"""A tour of taskwise: spawn(), a named TaskGroup (a failure, a cancellation) and the shim.
+"""A tour of taskwise: spawn(), a named TaskGroup, what observe shows, shutdown and the shim.
 
 Run it with `bash scripts/demo` (installs taskwise first) or `python examples/demo.py`.
 """
@@ -12,7 +12,8 @@ import sys
 from typing import Any
 
 import taskwise
-from taskwise import TaskGroup, normalize_awaitable, spawn
+import taskwise.observe
+from taskwise import TaskGroup, normalize_awaitable, shutdown_spawned, spawn
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
@@ -60,8 +61,19 @@ async def demo_spawn() -> None:
         print(f"  -> {context['exception']!r}")
 
 
+class Causes(dict[str, str]):
+    """A listener of taskwise.observe: why each task was cancelled."""
+
+    def task_cancelled(self, task: asyncio.Task[Any], cause: str) -> None:
+        self[task.get_name()] = cause
+
+
+causes = Causes()
+
+
 async def demo_group() -> None:
     section("TaskGroup('crawl'): names flow into the tasks; the first failure cancels the rest")
+    taskwise.observe.add_listener(causes)
     pages: list[asyncio.Task[str]] = []
     try:
         async with TaskGroup("crawl") as tg:
@@ -75,6 +87,7 @@ async def demo_group() -> None:
     for page in pages:
         state = "cancelled" if page.cancelled() else repr(page.exception() or page.result())
         print(f"  {page.get_name():<20} {state}")
+    print(f"  why 'crawl/fetch-4' was cancelled: {causes.get('crawl/fetch-4')}")
 
     section("tg.cancel(): end a group early, without an error (asyncio adds this in 3.15)")
 
@@ -89,6 +102,32 @@ async def demo_group() -> None:
             slow = inner.spawn(fetch("https://slow.example", delay=10))
         print("not reached: the body is cancelled too")
     print(f"the block exited quietly; {slow.get_name()!r} cancelled: {slow.cancelled()}")
+
+
+async def demo_observe() -> None:
+    section("taskwise.observe: the task tree, and counters by group path")
+    gate = asyncio.Event()
+
+    async def page(n: int) -> None:
+        await gate.wait()
+
+    spawn(page(0), name="prefetch")
+    async with TaskGroup("crawl") as tg:
+        for n in range(1, 3):
+            tg.spawn(page(n), name=f"page-{n}")
+        await asyncio.sleep(0)
+        print(taskwise.observe.task_tree())
+        gate.set()
+    stats = taskwise.observe.snapshot()["crawl"]
+    print(f"'crawl' so far: {stats.ok} ok, {stats.failed} failed, {stats.cancelled} cancelled")
+
+
+async def demo_shutdown() -> None:
+    section("shutdown_spawned(): let spawned work finish, cancel what overstays")
+    spawn(fetch("https://a.example"), name="send-receipt")
+    spawn(fetch("https://slow.example", delay=10), name="refresh-cache")
+    result = await shutdown_spawned(timeout=0.1)
+    print(f"  {result}")
 
 
 async def demo_normalize() -> None:
@@ -116,6 +155,8 @@ async def main() -> None:
     print(f"taskwise exports {taskwise.__all__} on Python {sys.version.split()[0]}")
     await demo_spawn()
     await demo_group()
+    await demo_observe()
+    await demo_shutdown()
     await demo_normalize()
 
 

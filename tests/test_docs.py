@@ -124,5 +124,12 @@ def test_the_demo_runs_and_shows_each_feature() -> None:
     assert "reported once, promptly: Task 'fire-and-forget'" in out
     assert "crawl/fetch-4        cancelled" in out
     assert "the block exited quietly; 'search/mirrors/fetch-1' cancelled: True" in out
+    assert (
+        "why 'crawl/fetch-4' was cancelled: TaskGroup 'crawl' is cancelling its tasks: "
+        "its task 'crawl/fetch-3' failed with ConnectionError"
+    ) in out
+    assert "  group crawl [2 tasks, " in out
+    assert "    crawl/page-1 [running, " in out
+    assert "cancelled 1 spawned task still running after 0.1 s: 'refresh-cache'" in out
     assert "Call it: normalize_awaitable(fetch(...))" in out
     assert result.stderr == ""

@@ -484,3 +484,28 @@ async def test_a_shutdown_timeout_is_a_cause_listeners_hear() -> None:
         "poll",
         "taskwise.shutdown_spawned(): still running after the 0.01 s timeout",
     ) in recorder.events
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals: Unix")
+async def test_a_signal_dumps_the_tree_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    import os
+    import signal
+
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    spawn(parked(fut), name="waiting-here")
+    observe.dump_tree_on(signal.SIGUSR1)
+    try:
+        with caplog.at_level(logging.WARNING, logger="taskwise.watchdog"):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            for _ in range(100):  # bounded: the handler runs on a coming iteration
+                if caplog.records:
+                    break
+                await asyncio.sleep(0.01)
+    finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+        fut.set_result(None)
+    (record,) = caplog.records
+    line = parked.__code__.co_firstlineno + 1
+    assert "taskwise task tree" in record.getMessage()
+    assert "waiting-here [running, " in record.getMessage()
+    assert f"at {__file__}:{line}" in record.getMessage()

@@ -111,6 +111,14 @@ async def test_nothing_is_counted_while_observation_is_off() -> None:
     observe.enable()
     observe.enable()  # twice: harmless
     assert observe.is_enabled()
+    spawn(asyncio.sleep(0))
+    await iterations(4)
+    observe.disable()
+    observe.enable()  # after disable(): afresh
+    assert observe.snapshot() == {}
+    spawn(asyncio.sleep(0))
+    await iterations(4)
+    assert observe.snapshot()[""].ok == 1
 
 
 def test_bad_hotspot_rates_are_refused() -> None:
@@ -509,3 +517,27 @@ async def test_a_signal_dumps_the_tree_to_the_log(caplog: pytest.LogCaptureFixtu
     assert "taskwise task tree" in record.getMessage()
     assert "waiting-here [running, " in record.getMessage()
     assert f"at {__file__}:{line}" in record.getMessage()
+
+
+async def test_snapshot_from_another_thread_while_tasks_run() -> None:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    for _ in range(50):
+        spawn(parked(fut))
+    await iterations(4)
+    stats = await asyncio.to_thread(observe.snapshot)  # an exporter's thread
+    assert stats[""].running == 50
+    fut.set_result(None)
+    await iterations(5)
+    assert observe.snapshot()[""].running == 0
+
+
+async def test_enable_again_changes_the_rate_and_keeps_the_counters() -> None:
+    spawn(asyncio.sleep(0))
+    await iterations(4)
+    observe.enable(hotspots=0.5)  # one spawn in two is sampled, and counted twice
+    for _ in range(10):
+        spawn(asyncio.sleep(0))
+    await iterations(4)
+    assert observe.snapshot()[""].ok == 11
+    (top,) = observe.hotspots()
+    assert top.total == 10

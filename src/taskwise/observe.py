@@ -68,7 +68,8 @@ def enable(*, hotspots: float = 0.0) -> None:
     that finish from now on. *hotspots* is the share of :func:`taskwise.spawn`
     calls whose call site is recorded, from 0 (off) to 1 (every call): 0.01
     samples one call in a hundred, and :func:`hotspots` scales its counts back
-    up. Calling it again changes the sampling rate and keeps the counters.
+    up. Calling it again changes the sampling rate and keeps the counters and
+    listeners; after :func:`disable`, it starts afresh.
 
     Raises:
         ValueError: *hotspots* is not between 0 and 1.
@@ -81,12 +82,10 @@ def enable(*, hotspots: float = 0.0) -> None:
             f"(every call), but got {hotspots!r}: for one call in a hundred, pass 0.01."
         )
     current = _hooks.observer
-    observer = _Observer(hotspots)
     if current is not None:
-        observer.listeners = current.listeners
-        observer.keepers = current.keepers
-        observer.sites = current.sites
-    _hooks.observer = observer
+        current.sample_rate(hotspots)
+    else:
+        _hooks.observer = _Observer(hotspots)
 
 
 def disable() -> None:

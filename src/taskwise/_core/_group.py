@@ -370,6 +370,9 @@ class TaskGroup:
         self._entered_at = _monotonic()
         keeper = self._keeper = keeper_of(loop)
         keeper.groups[self] = None
+        observer = _hooks.observer
+        if observer is not None and keeper.observer is not observer:
+            observer.adopt(keeper)  # so that snapshot() sees its running tasks
         if self._cancel_on_enter:
             self.cancel()
         return self

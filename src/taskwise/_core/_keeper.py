@@ -86,6 +86,7 @@ class Keeper:
         "fresh",
         "groups",
         "loop",
+        "observer",
         "older",
         "older_start",
         "paths",
@@ -115,9 +116,11 @@ class Keeper:
         # While observed: the group path of tasks spawned inside a named group
         # (tasks spawned outside any have none here, and count under "").
         self.paths: dict[asyncio.Task[Any], str] = {}
-        # The counters of the observability layer, while it is on, and the running
-        # tasks whose spawn site it sampled (creation hotspots).
+        # The counters of the observability layer (and the observer they belong to:
+        # enable() after disable() starts afresh), and the running tasks whose spawn
+        # site it sampled (creation hotspots).
         self.stats: Any = None
+        self.observer: Any = None
         self.sampled: dict[asyncio.Task[Any], str] = {}
         # TaskGroups entered on this loop and not left yet: the task tree's nodes.
         self.groups: dict[Any, None] = {}

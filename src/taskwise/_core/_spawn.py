@@ -183,6 +183,8 @@ def spawn(
         task = new_task(loop, coro, name)
     observer = _hooks.observer
     if observer is not None:  # counted by group path; spawn sites sampled if asked
+        if keeper.observer is not observer:
+            observer.adopt(keeper)
         path = GROUP_PATH.get()
         if path:
             keeper.paths[task] = path

@@ -100,9 +100,8 @@ class Observer:
         self.listeners: list[Any] = []
         self.keepers: WeakSet[Keeper] = WeakSet()
         self.lock = threading.Lock()
-        # Hotspots: one spawn in `every` records its caller's file:line.
-        self.every = round(1 / hotspots) if hotspots else 0
-        self.countdown = self.every
+        self.every = self.countdown = 0
+        self.sample_rate(hotspots)
         self.sites: dict[str, list[int]] = {}  # site -> [live sampled, total sampled]
 
     # -- called by the core -----------------------------------------------------------
@@ -126,9 +125,7 @@ class Observer:
         pending = states.count("PENDING")
         if pending == n:
             return
-        stats = keeper.stats
-        if stats is None:
-            stats = self.counters_for(keeper)
+        stats = keeper.stats if keeper.observer is self else self.adopt(keeper)
         if keeper.paths:  # some spawned inside a named group: count them under its path
             done = [task for task in tasks if task.done()]
             by_path: dict[str, list[asyncio.Task[Any]]] = {}
@@ -161,9 +158,7 @@ class Observer:
     ) -> None:
         # One task at a time (a group's done-callback): counted inline, without the
         # list operations that pay off for the keeper's batches.
-        stats = keeper.stats
-        if stats is None:
-            stats = self.counters_for(keeper)
+        stats = keeper.stats if keeper.observer is self else self.adopt(keeper)
         counters = stats.get(path)
         if counters is None:
             counters = stats[path] = PathCounters()
@@ -210,9 +205,11 @@ class Observer:
         counters.add(len(done), failed, cancelled, duration)
         return failed
 
-    def counters_for(self, keeper: Keeper) -> dict[str, PathCounters]:
+    def adopt(self, keeper: Keeper) -> dict[str, PathCounters]:
+        """Start counting on *keeper*'s loop: fresh counters, seen by snapshot()."""
         stats: dict[str, PathCounters] = {}
         keeper.stats = stats
+        keeper.observer = self
         with self.lock:
             self.keepers.add(keeper)
         return stats
@@ -245,6 +242,10 @@ class Observer:
             self.listeners = [x for x in self.listeners if x is not listener]
 
     # -- hotspots -----------------------------------------------------------------------
+
+    def sample_rate(self, hotspots: float) -> None:
+        """Record the call site of one spawn() in ``1 / hotspots`` (none for 0)."""
+        self.every = self.countdown = round(1 / hotspots) if hotspots else 0
 
     def sample(self, keeper: Keeper, task: asyncio.Task[Any], frame: Any) -> None:
         site = f"{frame.f_code.co_filename}:{frame.f_lineno}"

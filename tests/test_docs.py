@@ -1,11 +1,14 @@
 """Every Python example in the documentation runs, and the example program does what it says.
 
 The examples are the ```python blocks of README.md and of every page under docs/ (the site's
-pages, recipes included). Each block runs on its own, as a reader would paste it. Two markers,
-an HTML comment on the line right before the block, change that:
+pages, recipes included). Each block runs on its own, as a reader would paste it. Three
+markers, an HTML comment on the line right before the block, change that:
 
 * ``<!-- docs-test: pytest -->``: the block is a test module; it is written to a temporary
   directory and run with pytest (the plugins it uses are test dependencies).
+* ``<!-- docs-test: script -->``: the block is a program that sets up process-wide state
+  (logging handlers, say); it runs in an interpreter of its own, with warnings as errors, so
+  that state cannot leak into the tests that follow.
 * ``<!-- docs-test: skip: REASON -->``: the block is not run; the reason is required, and shows
   in pytest's report. Prefer running: servers bind 127.0.0.1 on a free port, and every
   framework a recipe uses is a test dependency.
@@ -73,7 +76,9 @@ def test_examples_are_found_everywhere() -> None:
 
 def test_every_marker_is_known_and_every_opt_out_says_why() -> None:
     for example in EXAMPLES:
-        assert example.mode in ("run", "pytest", "skip"), f"{example}: unknown {example.mode!r}"
+        assert example.mode in ("run", "pytest", "script", "skip"), (
+            f"{example}: unknown {example.mode!r}"
+        )
         if example.mode == "skip":
             assert example.reason, f"{example}: `docs-test: skip` needs a reason"
 
@@ -99,6 +104,17 @@ def test_documented_example_runs(example: Example, tmp_path: Path) -> None:
         assert done.returncode == 0, f"{example}:\n{done.stdout}\n{done.stderr}"
         assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout
         assert not re.search(r"\b(skipped|xfailed|deselected)\b", done.stdout), done.stdout
+        return
+    if example.mode == "script":
+        done = subprocess.run(
+            [sys.executable, "-W", "error", "-c", example.code],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"{example}:\n{done.stdout}\n{done.stderr}"
         return
     exec(compile(example.code, str(example), "exec"), {"__name__": "__main__"})
 

@@ -113,7 +113,12 @@ async def test_nothing_is_counted_while_observation_is_off() -> None:
     assert observe.is_enabled()
     spawn(asyncio.sleep(0))
     await iterations(4)
-    observe.disable()
+    async with TaskGroup("g"):
+        held = spawn(asyncio.sleep(10))  # kept by group path while observed
+    observe.disable()  # lets go of what it kept per task
+    keeper = asyncio.get_running_loop()._taskwise_keeper  # type: ignore[attr-defined]
+    assert keeper.paths == {}
+    held.cancel()
     observe.enable()  # after disable(): afresh
     assert observe.snapshot() == {}
     spawn(asyncio.sleep(0))

@@ -90,7 +90,13 @@ def enable(*, hotspots: float = 0.0) -> None:
 
 def disable() -> None:
     """Turn observation off: counters stop counting, listeners stop hearing. Harmless twice."""
-    _hooks.observer = None
+    observer, _hooks.observer = _hooks.observer, None
+    if observer is not None:
+        with observer.lock:
+            keepers = list(observer.keepers)
+        for keeper in keepers:  # what it kept per running task, it lets go of
+            keeper.paths.clear()
+            keeper.sampled.clear()
 
 
 def is_enabled() -> bool:

@@ -44,7 +44,11 @@ def group(name: str) -> list[str]:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run pytest against the installed package, collecting branch coverage."""
+    from pathlib import Path
+
     session.install(".", *group("test"))
+    for stale in Path().glob(f".coverage.{session.python}*"):  # an earlier, interrupted run's
+        stale.unlink()
     env = {"COVERAGE_FILE": f".coverage.{session.python}"}
     if session.python == PYTHONS[-1]:
         env["PYTHONASYNCIODEBUG"] = "1"  # one leg with asyncio's debug mode

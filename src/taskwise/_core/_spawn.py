@@ -31,7 +31,7 @@ from ._compat import (
 from ._hooks import GROUP_PATH
 from ._keeper import KEEPER_ATTRIBUTE, Keeper, keeper_of, trim_source_traceback
 
-__all__ = ["default_name", "new_task", "spawn"]
+__all__ = ["spawn"]  # (new_task and default_name serve the rest of _core)
 
 T = TypeVar("T")
 

@@ -28,6 +28,7 @@ class TaskContextFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Add ``taskName`` (where missing) and ``group_path`` to *record*; keep it."""
         if getattr(record, "taskName", None) is None:
             try:
                 task = asyncio.current_task()

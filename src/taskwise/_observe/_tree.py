@@ -31,6 +31,7 @@ class TaskNode:
     groups: tuple[GroupNode, ...] = ()
 
     def lines(self, indent: str = "") -> Iterator[str]:
+        """The lines that draw this task (and the groups under it), indented by *indent*."""
         where = f" at {self.where}" if self.where else ""
         yield f"{indent}{self.name} [{self.state}, {self.age:.1f}s] {self.coroutine}(){where}"
         for group in self.groups:
@@ -48,6 +49,7 @@ class GroupNode:
     groups: tuple[GroupNode, ...] = ()
 
     def lines(self, indent: str = "") -> Iterator[str]:
+        """The lines that draw this group and what runs in it, indented by *indent*."""
         label = self.path or "(unnamed group)"
         count = len(self.tasks)
         yield (

@@ -90,11 +90,14 @@ class Watchdog:
         interval: float | None = None,
         ignore: Iterable[str] = (),
     ) -> None:
-        self.threshold = _seconds(threshold, "threshold", "Watchdog")
-        self.interval = (
+        #: Seconds a task must be old to count as stuck.
+        self.threshold: float = _seconds(threshold, "threshold", "Watchdog")
+        #: Seconds between two looks.
+        self.interval: float = (
             self.threshold / 2 if interval is None else _seconds(interval, "interval", "Watchdog")
         )
-        self.ignore = check_patterns(ignore, "Watchdog")
+        #: Patterns of group paths or task names that are never flagged.
+        self.ignore: tuple[str, ...] = check_patterns(ignore, "Watchdog")
         self.stuck: list[str] = []  # the names of the tasks found stuck, in order
         # What each task awaited at the last look (the object itself: see waiting_on()),
         # in shards: one table of 10**5 entries would pause the loop for a millisecond
@@ -102,7 +105,8 @@ class Watchdog:
         self._waits: list[dict[asyncio.Task[Any], object]] = _shards()
         self._flagged: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[None] | None = None
-        self.longest_pause = 0.0  # the longest slice a look took (seconds)
+        #: The longest slice of work a look did between two loop iterations (seconds).
+        self.longest_pause: float = 0.0
 
     async def __aenter__(self) -> Watchdog:
         loop = asyncio.get_running_loop()

@@ -93,30 +93,30 @@ def test_documented_example_runs(example: Example, tmp_path: Path) -> None:
         (tmp_path / "pytest.ini").write_text(ini, encoding="utf-8")
         module = tmp_path / "test_example.py"
         module.write_text(example.code, encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        done = run_apart(
+            example, tmp_path, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider"
         )
-        assert done.returncode == 0, f"{example}:\n{done.stdout}\n{done.stderr}"
         assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout
         assert not re.search(r"\b(skipped|xfailed|deselected)\b", done.stdout), done.stdout
         return
     if example.mode == "script":
-        done = subprocess.run(
-            [sys.executable, "-W", "error", "-c", example.code],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, f"{example}:\n{done.stdout}\n{done.stderr}"
+        run_apart(example, tmp_path, "-c", example.code)
         return
     exec(compile(example.code, str(example), "exec"), {"__name__": "__main__"})
+
+
+def run_apart(example: Example, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -W error *args`` in *cwd*, for *example*; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"{example}:\n{done.stdout}\n{done.stderr}"
+    return done
 
 
 def test_readme_links_work_on_pypi_too() -> None:

@@ -12,44 +12,16 @@ import contextvars
 import gc
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 
 from taskwise import spawn
 from taskwise._core import _keeper
+from test_spawn import boom, fail_later, iterations, reports  # the helpers of spawn()'s tests
 
 pytestmark = pytest.mark.anyio
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-
-
-async def iterations(n: int) -> None:
-    for _ in range(n):
-        await asyncio.sleep(0)
-
-
-async def boom() -> None:
-    raise ValueError("boom")
-
-
-async def fail_later(steps: int) -> None:
-    await iterations(steps)
-    raise KeyError("late")
-
-
-@contextmanager
-def reports() -> Iterator[list[dict[str, Any]]]:
-    loop = asyncio.get_running_loop()
-    seen: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, context: seen.append(context))
-    try:
-        yield seen
-    finally:
-        loop.set_exception_handler(previous)
 
 
 async def settle() -> None:

@@ -163,32 +163,35 @@ class Keeper:
         self.older = []
         suspects = self.suspects[0]
         observer = _hooks.observer
-        finished: list[asyncio.Task[Any]] | None = None if observer is None else []
+        if observer is not None and self.stats is None:
+            observer.counters_for(self)  # counted from now on: running tasks too
         # Tasks that have had two steps and still run get a done-callback.
+        running = 0
         for task in older:
             if task.done():
                 if task._log_traceback:
                     suspects.append(task)
-                if finished is not None:
-                    finished.append(task)
             else:
+                running += 1
                 self.running[task] = older_start
                 task.add_done_callback(self._on_done, context=self.context)
-        if finished:
+        # The observer gets the finished ones as a batch: the whole list when none runs
+        # on (the usual case), so that observing costs no list operation per task here.
+        if observer is not None and len(older) > running:
+            finished = [task for task in older if task.done()] if running else older
             observer.finished(self, finished, older_start, now)
-            finished = []
         # Tasks that have had one step and still run get one more look next tick:
         # a task that suspends once (a lock, a queue, sleep(0)) is done by then,
         # and a look is far cheaper than the loop handle a done-callback costs.
+        survivors = self.older
         for task in young:
             if task.done():
                 if task._log_traceback:
                     suspects.append(task)
-                if finished is not None:
-                    finished.append(task)
             else:
-                self.older.append(task)
-        if finished:
+                survivors.append(task)
+        if observer is not None and len(young) > len(survivors):
+            finished = [task for task in young if task.done()] if survivors else young
             observer.finished(self, finished, young_start, now)
 
     def _look(self) -> None:

@@ -2,8 +2,15 @@
 
 The keeper hands it batches (the tasks one tick found finished, which share a
 start time), so the cost per task is a few C-level operations over a list, not
-a Python call. Counters live per loop (on the loop's keeper): each loop runs in
-one thread, so they need no lock. Listeners are process-wide.
+a Python call. Counters live per loop (on the loop's keeper), by group path and
+coroutine name: each loop runs in one thread, so they need no lock. Listeners
+are process-wide.
+
+The coroutine's name is its ``__qualname__``, read from the task's ``_coro``
+member when the batch is counted. Not ``task.get_coro()``: on 3.12.1 and 3.13.0
+that crashes the interpreter for a task that finished in an eager first step
+(its coroutine is cleared then, and the member reads None). Those tasks never
+reach the keeper's batches: spawn() and TaskGroup.spawn() name them at once.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import bisect
 import logging
 import sys
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import repeat
 from typing import Any, Final
 from weakref import WeakSet
 
@@ -24,9 +32,13 @@ from .._core._keeper import Keeper
 __all__ = [
     "BOUNDS",
     "LISTENER_METHODS",
+    "UNKNOWN",
+    "CoroutineStats",
     "GroupStats",
     "Observer",
     "PathCounters",
+    "coroutine_name",
+    "coroutine_names",
 ]
 
 logger = logging.getLogger("taskwise.observe")
@@ -43,12 +55,35 @@ LISTENER_METHODS: Final = (
     "task_stuck",
 )
 
-_exception_of = attrgetter("_exception")
-_cancelled = asyncio.Future.cancelled
+#: The coroutine name of a task whose coroutine cannot be told (a task object that
+#: is not asyncio's, or a coroutine-like object without a ``__qualname__``).
+UNKNOWN: Final = "<unknown>"
+
+
+def coroutine_name(task: asyncio.Task[Any]) -> str:
+    """The ``__qualname__`` of the coroutine *task* runs, without ``get_coro()`` (see above)."""
+    coro = getattr(task, "_coro", None)
+    name = getattr(coro, "__qualname__", None)
+    if type(name) is str:
+        return name
+    if coro is not None:
+        name = getattr(type(coro), "__qualname__", None)
+        if type(name) is str:
+            return name
+    return UNKNOWN
+
+
+def coroutine_names(tasks: Sequence[asyncio.Task[Any]]) -> list[str]:
+    """``coroutine_name()`` of each task: one quick pass while every one has a name."""
+    try:
+        names: list[str] = [task._coro.__qualname__ for task in tasks]  # type: ignore[attr-defined]
+    except AttributeError:  # one without: look at each
+        return list(map(coroutine_name, tasks))
+    return names
 
 
 class PathCounters:
-    """Counters for the tasks of one group path, on one loop."""
+    """Counters for the tasks of one group path and coroutine name, on one loop."""
 
     __slots__ = ("buckets", "cancelled", "failed", "ok", "seconds", "slowest")
 
@@ -57,19 +92,16 @@ class PathCounters:
         self.seconds = self.slowest = 0.0
         self.buckets = [0] * len(BOUNDS)
 
-    def add(self, tasks: Sequence[asyncio.Task[Any]], duration: float) -> tuple[int, int]:
-        """Count *tasks*, which all took *duration*; return (failed, cancelled)."""
-        n = len(tasks)
-        failed = n - list(map(_exception_of, tasks)).count(None)
-        cancelled = list(map(_cancelled, tasks)).count(True)
-        self.ok += n - failed - cancelled
+    def add(self, ok: int, failed: int, cancelled: int, duration: float) -> None:
+        """Count tasks that all took *duration*, by outcome."""
+        self.ok += ok
         self.failed += failed
         self.cancelled += cancelled
+        n = ok + failed + cancelled
         self.seconds += duration * n
         if duration > self.slowest:
             self.slowest = duration
         self.buckets[bisect.bisect_left(BOUNDS, duration)] += n
-        return failed, cancelled
 
 
 @dataclass(frozen=True)
@@ -95,8 +127,34 @@ class GroupStats:
     buckets: tuple[tuple[float, int], ...]
 
 
+@dataclass(frozen=True)
+class CoroutineStats:
+    """:class:`GroupStats` of the tasks of one group path that run one coroutine function.
+
+    ``coroutine`` is the coroutine's qualified name (``"Crawler.fetch"``), whatever
+    the tasks are named: ``"crawl/fetch-17"`` counts under ``("crawl", "fetch")``.
+    The other fields mean what they mean in :class:`GroupStats`.
+    """
+
+    path: str
+    coroutine: str
+    spawned: int
+    running: int
+    ok: int
+    failed: int
+    cancelled: int
+    seconds: float
+    slowest: float
+    buckets: tuple[tuple[float, int], ...]
+
+
 class Observer:
-    """Counts finished tasks per group path; tells listeners; samples spawn sites."""
+    """Counts finished tasks per group path and coroutine; tells listeners; samples spawn sites.
+
+    ``tracer`` is the one consumer with more hooks than a listener has (the
+    OpenTelemetry integration's spans): TaskGroup lifetimes, and a context of its
+    own for each new task. None unless something installed one.
+    """
 
     def __init__(self, hotspots: float) -> None:
         self.listeners: list[Any] = []
@@ -106,10 +164,15 @@ class Observer:
         self.every = round(1 / hotspots) if hotspots else 0
         self.countdown = self.every
         self.sites: dict[str, list[int]] = {}  # site -> [live sampled, total sampled]
+        self.tracer: Any = None
+        # TaskGroup children that finished in an eager first step, until their
+        # done-callback counts them: their coroutine name (the task no longer has it).
+        self.eager_names: dict[asyncio.Task[Any], str] = {}
 
     # -- called by the core -----------------------------------------------------------
 
     def spawned(self, keeper: Keeper, task: asyncio.Task[Any], path: str) -> None:
+        """A task spawned inside a named group's context, or while sampling spawn sites."""
         if path:
             keeper.paths[task] = path
         if self.every:
@@ -119,25 +182,65 @@ class Observer:
                 self.sample(keeper, task, sys._getframe(2))
 
     def finished(
-        self, keeper: Keeper, tasks: list[asyncio.Task[Any]], start: float, now: float
+        self,
+        keeper: Keeper,
+        tasks: list[asyncio.Task[Any]],
+        start: float,
+        now: float,
+        names: list[str] | None = None,
     ) -> None:
+        """Count *tasks*, which all were first seen at *start* and found done at *now*.
+
+        *names* are their coroutines' names, when the caller knows them (a task that
+        finished in an eager first step no longer does).
+        """
+        n = len(tasks)
+        if not n:
+            return
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
-        paths = keeper.paths
-        if paths:  # some spawned inside a named group: count them under its path
-            by_path: dict[str, list[asyncio.Task[Any]]] = {}
-            for task in tasks:
-                by_path.setdefault(paths.pop(task, ""), []).append(task)
-            failed = cancelled = 0
-            for path, some in by_path.items():
-                f, c = self._count(stats, path, some, now - start)
-                failed += f
-                cancelled += c
+        if names is None:
+            # spawn() names a task after its coroutine unless told otherwise: while every
+            # task of the batch has one name, and the first one's coroutine has that name,
+            # the batch is one coroutine's (a task named by hand after another coroutine
+            # would be counted under that one: still a coroutine's name, never a task's).
+            # Reading names is cheaper than reading coroutines; other batches read those.
+            first = tasks[0].get_name()
+            uniform = [task.get_name() for task in tasks].count(first) == n and (
+                coroutine_name(tasks[0]) == first
+            )
         else:
-            failed, cancelled = self._count(stats, "", tasks, now - start)
+            first = names[0]
+            uniform = names.count(first) == n
+        failed = n - [task._exception for task in tasks].count(None)
+        cancelled = [task.cancelled() for task in tasks].count(True)
+        duration = now - start
+        paths = keeper.paths
+        if uniform and not paths:  # the usual batch: one coroutine function, no group
+            counters = self._counters(stats, "", first)
+            counters.add(n - failed - cancelled, failed, cancelled, duration)
+        else:
+            if names is None or uniform:
+                names = [first] * n if uniform else coroutine_names(tasks)
+            path_list = list(map(paths.pop, tasks, repeat("", n))) if paths else [""] * n
+            keys = zip(path_list, names, strict=True)
+            if failed or cancelled:  # rare: look at each task
+                for (path, name), task in zip(keys, tasks, strict=True):
+                    if task.cancelled():
+                        outcome = (0, 0, 1)
+                    elif task._exception is not None:
+                        outcome = (0, 1, 0)
+                    else:
+                        outcome = (1, 0, 0)
+                    self._counters(stats, path, name).add(*outcome, duration)
+            else:
+                for (path, name), count in Counter(keys).items():
+                    self._counters(stats, path, name).add(count, 0, 0, duration)
         if keeper.sampled:
             self.unsample(keeper, tasks)
+        if self.tracer is not None:
+            self.tracer.tasks_finished(tasks)
         if self.listeners:
             self.tell("tasks_finished", tasks)
             if failed:
@@ -146,41 +249,63 @@ class Observer:
                         self.tell("task_failed", task, task._exception)
 
     def child_finished(
-        self, keeper: Keeper, path: str, task: asyncio.Task[Any], duration: float
+        self, keeper: Keeper, group: Any, task: asyncio.Task[Any], duration: float
     ) -> None:
+        """A TaskGroup's child finished, *duration* after it started (its done-callback)."""
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
-        failed, _ = self._count(stats, path, [task], duration)
+        name = self.eager_names.pop(task, None) if self.eager_names else None
+        if name is None:
+            name = coroutine_name(task)
+        cancelled = task.cancelled()
+        failed = not cancelled and task._exception is not None
+        self._counters(stats, group._path_text(), name).add(
+            int(not (failed or cancelled)), int(failed), int(cancelled), duration
+        )
+        if self.tracer is not None:
+            self.tracer.child_finished(group, task)
         if self.listeners:
             self.tell("tasks_finished", [task])
             if failed:
                 self.tell("task_failed", task, task._exception)
 
+    def child_done_at_once(self, task: asyncio.Task[Any], name: str) -> None:
+        """A TaskGroup child finished in its eager first step: keep its coroutine's name."""
+        self.eager_names[task] = name
+
     def cancelled(self, task: asyncio.Task[Any], cause: str) -> None:
         if self.listeners:
             self.tell("task_cancelled", task, cause)
 
-    def group_cancelled(self, path: str, cause: str) -> None:
+    def group_entered(self, group: Any) -> None:
+        keeper = group._keeper
+        if keeper.stats is None:
+            self.counters_for(keeper)  # its running children are counted from now on
+        if self.tracer is not None:
+            self.tracer.group_entered(group)
+
+    def group_cancelled(self, group: Any, cause: str) -> None:
+        if self.tracer is not None:
+            self.tracer.group_cancelled(group, cause)
         if self.listeners:
-            self.tell("group_cancelled", path, cause)
+            self.tell("group_cancelled", group._path_text(), cause)
+
+    def group_exited(self, group: Any, error: BaseException | None) -> None:
+        if self.tracer is not None:
+            self.tracer.group_exited(group, error)
 
     # -- counters -----------------------------------------------------------------------
 
     @staticmethod
-    def _count(
-        stats: dict[str, PathCounters],
-        path: str,
-        tasks: Sequence[asyncio.Task[Any]],
-        duration: float,
-    ) -> tuple[int, int]:
-        counters = stats.get(path)
+    def _counters(stats: dict[tuple[str, str], PathCounters], path: str, name: str) -> PathCounters:
+        counters = stats.get((path, name))
         if counters is None:
-            counters = stats[path] = PathCounters()
-        return counters.add(tasks, duration)
+            counters = stats[path, name] = PathCounters()
+        return counters
 
-    def counters_for(self, keeper: Keeper) -> dict[str, PathCounters]:
-        stats: dict[str, PathCounters] = {}
+    def counters_for(self, keeper: Keeper) -> dict[tuple[str, str], PathCounters]:
+        stats: dict[tuple[str, str], PathCounters] = {}
         keeper.stats = stats
         with self.lock:
             self.keepers.add(keeper)

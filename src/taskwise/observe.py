@@ -95,8 +95,20 @@ def enable(*, hotspots: float = 0.0) -> None:
 
 
 def disable() -> None:
-    """Turn observation off: counters stop counting, listeners stop hearing. Harmless twice."""
+    """Turn observation off: counters stop counting, listeners stop hearing. Harmless twice.
+
+    The counters are dropped: after another :func:`enable` they count afresh.
+    """
+    observer = _hooks.observer
     _hooks.observer = None
+    if observer is not None:
+        with observer.lock:
+            keepers = list(observer.keepers)
+        for keeper in keepers:
+            # (Each a single operation, safe beside the loop's thread still counting.)
+            keeper.stats = None
+            keeper.paths.clear()
+            keeper.sampled.clear()
 
 
 def is_enabled() -> bool:
@@ -178,7 +190,7 @@ def snapshot_by_coroutine() -> dict[tuple[str, str], CoroutineStats]:
             async with taskwise.TaskGroup("crawl") as tg:
                 for url in ("a", "b"):
                     tg.spawn(fetch(url))
-            stats = taskwise.observe.snapshot_by_coroutine()[("crawl", "main.<locals>.fetch")]
+            stats = taskwise.observe.snapshot_by_coroutine()[("crawl", "fetch")]
             assert (stats.spawned, stats.ok) == (2, 2)
 
         asyncio.run(main())

@@ -92,11 +92,15 @@ class PathCounters:
         self.seconds = self.slowest = 0.0
         self.buckets = [0] * len(BOUNDS)
 
-    def add(self, ok: int, failed: int, cancelled: int, duration: float) -> None:
-        """Count tasks that all took *duration*, by outcome."""
+    def add(
+        self, ok: int, failed: int, cancelled: int, duration: float, *, moved: bool = False
+    ) -> None:
+        """Count tasks that all took *duration*, by outcome (*moved*: only recount outcomes)."""
         self.ok += ok
         self.failed += failed
         self.cancelled += cancelled
+        if moved:
+            return
         n = ok + failed + cancelled
         self.seconds += duration * n
         if duration > self.slowest:
@@ -217,30 +221,33 @@ class Observer:
         cancelled = [task.cancelled() for task in tasks].count(True)
         duration = now - start
         paths = keeper.paths
+        tracer = self.tracer
+        durations = tracer is not None and tracer.durations
         if uniform and not paths:  # the usual batch: one coroutine function, no group
             counters = self._counters(stats, "", first)
             counters.add(n - failed - cancelled, failed, cancelled, duration)
+            if durations:
+                tracer.record_durations("", first, n, duration)
         else:
             if names is None or uniform:
                 names = [first] * n if uniform else coroutine_names(tasks)
             path_list = list(map(paths.pop, tasks, repeat("", n))) if paths else [""] * n
             keys = zip(path_list, names, strict=True)
-            if failed or cancelled:  # rare: look at each task
-                for (path, name), task in zip(keys, tasks, strict=True):
+            counted = Counter(keys)
+            for (path, name), count in counted.items():
+                self._counters(stats, path, name).add(count, 0, 0, duration)
+                if durations:
+                    tracer.record_durations(path, name, count, duration)
+            if failed or cancelled:  # rare: move those from ok to their outcome
+                for path, name, task in zip(path_list, names, tasks, strict=True):
                     if task.cancelled():
-                        outcome = (0, 0, 1)
+                        self._counters(stats, path, name).add(-1, 0, 1, 0.0, moved=True)
                     elif task._exception is not None:
-                        outcome = (0, 1, 0)
-                    else:
-                        outcome = (1, 0, 0)
-                    self._counters(stats, path, name).add(*outcome, duration)
-            else:
-                for (path, name), count in Counter(keys).items():
-                    self._counters(stats, path, name).add(count, 0, 0, duration)
+                        self._counters(stats, path, name).add(-1, 1, 0, 0.0, moved=True)
         if keeper.sampled:
             self.unsample(keeper, tasks)
-        if self.tracer is not None:
-            self.tracer.tasks_finished(tasks)
+        if tracer is not None and tracer.tasks:
+            tracer.tasks_finished(tasks)
         if self.listeners:
             self.tell("tasks_finished", tasks)
             if failed:
@@ -260,11 +267,15 @@ class Observer:
             name = coroutine_name(task)
         cancelled = task.cancelled()
         failed = not cancelled and task._exception is not None
-        self._counters(stats, group._path_text(), name).add(
+        path = group._path_text()
+        self._counters(stats, path, name).add(
             int(not (failed or cancelled)), int(failed), int(cancelled), duration
         )
-        if self.tracer is not None:
-            self.tracer.child_finished(group, task)
+        tracer = self.tracer
+        if tracer is not None:
+            if tracer.durations:
+                tracer.record_durations(path, name, 1, duration)
+            tracer.child_finished(group, task)
         if self.listeners:
             self.tell("tasks_finished", [task])
             if failed:

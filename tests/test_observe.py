@@ -224,6 +224,20 @@ def test_a_task_whose_coroutine_cannot_be_told_is_counted_as_unknown() -> None:
     assert coroutine_names([Bare(), Odd()]) == ["<unknown>", "object"]  # type: ignore[list-item]
 
 
+async def test_enabling_again_after_disable_counts_afresh_on_the_same_loop() -> None:
+    spawn(instant())
+    await iterations(4)
+    assert observe.snapshot()[""].ok == 1
+    observe.disable()
+    observe.enable()
+    assert observe.snapshot() == {}
+    async with TaskGroup("again"):
+        spawn(instant())
+    await iterations(4)
+    assert observe.snapshot_by_coroutine()["again", "instant"].ok == 1
+    assert "" not in observe.snapshot()
+
+
 def test_bad_hotspot_rates_are_refused() -> None:
     with pytest.raises(ValueError, match=r"from 0 \(off\) to 1.*pass 0\.01"):
         observe.enable(hotspots=5)

@@ -191,9 +191,15 @@ async def test_the_duration_histogram_is_opt_in_and_records_each_task(
     async with TaskGroup("g") as tg:
         tg.spawn(fetch(9))
     await iterations(5)
+    async with TaskGroup("server"):
+        spawn(fetch(7))  # spawned inside a named group: counted under its path
+        spawn(asyncio.sleep(0))
+    await iterations(5)
     histogram = telemetry.metrics()["taskwise.task.duration"]
     assert histogram[attrs("fetch")].count == 4
     assert histogram[attrs("fetch", "g")].count == 1
+    assert histogram[attrs("fetch", "server")].count == 1
+    assert histogram[attrs("sleep", "server")].count == 1
     bounds = tuple(histogram[attrs("fetch")].explicit_bounds)
     assert bounds == (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0)
 
@@ -322,6 +328,28 @@ async def test_group_spans_can_be_turned_off(telemetry: Telemetry) -> None:
     telemetry.instrument(group_spans=False)
     async with TaskGroup("g") as tg:
         tg.spawn(fetch(1))
+    assert telemetry.spans() == {}
+
+
+async def test_task_spans_alone(telemetry: Telemetry) -> None:
+    telemetry.instrument(metrics=False, group_spans=False, task_spans=True)
+    async with TaskGroup("g") as tg:
+        tg.spawn(fetch(1))
+    spans = telemetry.spans()
+    assert list(spans) == ["fetch"]
+    assert spans["fetch"].parent is None
+    assert telemetry.metrics() == {}
+
+
+async def test_without_task_spans_tasks_are_created_as_usual(
+    telemetry: Telemetry, loop_kind: str
+) -> None:
+    telemetry.instrument()  # group spans: the observer has a tracer, which makes no task spans
+    assert await spawn(fetch(1), eager=True) == 1
+    assert await spawn(fetch(2)) == 2
+    if sys.version_info >= (3, 11):
+        assert await spawn(fetch(3), context=contextvars.copy_context()) == 3
+    await iterations(4)
     assert telemetry.spans() == {}
 
 

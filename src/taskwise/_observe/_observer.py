@@ -198,9 +198,7 @@ class Observer:
         *names* are their coroutines' names, when the caller knows them (a task that
         finished in an eager first step no longer does).
         """
-        n = len(tasks)
-        if not n:
-            return
+        n = len(tasks)  # (never 0)
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)

@@ -215,8 +215,13 @@ class Observer:
         else:
             first = names[0]
             uniform = names.count(first) == n
-        failed = n - [task._exception for task in tasks].count(None)
-        cancelled = [task.cancelled() for task in tasks].count(True)
+        # One pass for both outcomes: an exception (failed), True (cancelled), False (ok).
+        # (An exception that is false, one with a __len__ of 0, would pass for ok.)
+        outcomes = [task._exception or task.cancelled() for task in tasks]
+        failed = cancelled = 0
+        if outcomes.count(False) != n:  # rare: some failed or were cancelled
+            cancelled = outcomes.count(True)
+            failed = n - cancelled - outcomes.count(False)
         duration = now - start
         paths = keeper.paths
         tracer = self.tracer
@@ -260,15 +265,31 @@ class Observer:
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
+        # One task: counted in place (a child costs a done-callback already; this is
+        # what observing adds to it).
         name = self.eager_names.pop(task, None) if self.eager_names else None
         if name is None:
-            name = coroutine_name(task)
-        cancelled = task.cancelled()
-        failed = not cancelled and task._exception is not None
-        path = group._path_text()
-        self._counters(stats, path, name).add(
-            int(not (failed or cancelled)), int(failed), int(cancelled), duration
-        )
+            try:
+                name = task._coro.__qualname__  # type: ignore[attr-defined]
+            except AttributeError:
+                name = coroutine_name(task)
+        path = group._path
+        key = (path, name)
+        counters = stats.get(key)
+        if counters is None:
+            counters = stats[key] = PathCounters()
+        failed = False
+        if task.cancelled():
+            counters.cancelled += 1
+        elif task._exception is not None:
+            counters.failed += 1
+            failed = True
+        else:
+            counters.ok += 1
+        counters.seconds += duration
+        if duration > counters.slowest:
+            counters.slowest = duration
+        counters.buckets[bisect.bisect_left(BOUNDS, duration)] += 1
         tracer = self.tracer
         if tracer is not None:
             if tracer.durations:

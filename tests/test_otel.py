@@ -447,6 +447,17 @@ async def test_eager_and_cancelled_tasks_end_their_spans(
     ]
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 11), reason="3.10 only")
+async def test_context_is_refused_on_3_10_as_without_spans(telemetry: Telemetry) -> None:
+    telemetry.instrument(task_spans=True)
+    with pytest.raises(TypeError, match=r"needs Python 3\.11"):
+        spawn(fetch(1), context=contextvars.copy_context())
+    async with TaskGroup() as tg:
+        with pytest.raises(TypeError, match=r"needs Python 3\.11"):
+            tg.spawn(fetch(2), context=contextvars.copy_context())
+    assert [s.name for s in telemetry.exporter.get_finished_spans()] == ["TaskGroup"]
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="context= needs 3.11")
 async def test_a_given_context_is_copied_not_changed(telemetry: Telemetry) -> None:
     telemetry.instrument(task_spans=True)

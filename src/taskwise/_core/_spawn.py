@@ -223,6 +223,8 @@ def _traced(
     never wrapped) and a handle it wants back once the task exists; or no handle,
     and the context unchanged.
     """
+    if context is not None and not CREATE_TASK_TAKES_CONTEXT:
+        return _create_task(loop, coro, name, context, eager)  # 3.10: the TypeError that says why
     handle, context = tracer.task_starting(coro, name, context)
     if handle is None:
         if eager or context is not None:

@@ -165,6 +165,29 @@ async def gate_wait(fut: asyncio.Future[None]) -> None:
     await fut
 
 
+async def test_metrics_cost_nothing_per_task_only_a_read_per_collection(
+    telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    totals = observe._totals
+
+    def counted() -> Any:
+        reads.append(1)
+        return totals()
+
+    monkeypatch.setattr(observe, "_totals", counted)
+    telemetry.instrument()
+    for n in range(200):
+        spawn(fetch(n))
+    async with TaskGroup("g") as tg:
+        for n in range(200):
+            tg.spawn(fetch(n))
+    await iterations(5)
+    assert reads == []
+    telemetry.metrics()
+    assert len(reads) == 4  # one read per instrument, per collection
+
+
 async def test_instruments_have_units_and_descriptions(telemetry: Telemetry) -> None:
     telemetry.instrument()
     spawn(fetch(1))

@@ -386,21 +386,28 @@ def plan(quick: bool) -> tuple[dict[str, Callable[[], asyncio.AbstractEventLoop]
                 "taskwise.spawn",
                 {"counters_only": True},
             ),
-            ("taskwise.spawn + otel metrics", tw_spawn, "taskwise.spawn", {"group_spans": False}),
+            # instrument() as it comes: metrics, and spans for groups (none here).
+            ("taskwise.spawn + otel.instrument()", tw_spawn, "taskwise.spawn", {}),
             (
-                "taskwise.spawn + otel metrics + histogram",
+                "taskwise.spawn + otel, duration histogram",
                 tw_spawn,
                 "taskwise.spawn",
-                {"group_spans": False, "duration_histogram": True},
+                {"duration_histogram": True},
             ),
             (
-                "taskwise.spawn + otel task spans",
+                "taskwise.spawn + otel, task spans",
                 tw_spawn,
                 "taskwise.spawn",
                 {"metrics": False, "group_spans": False, "task_spans": True},
             ),
             (
-                "taskwise.TaskGroup.spawn + otel metrics, group span",
+                "taskwise.TaskGroup.spawn + observe.enable()",
+                tw_taskgroup,
+                "taskwise.TaskGroup.spawn",
+                {"counters_only": True},
+            ),
+            (
+                "taskwise.TaskGroup.spawn + otel.instrument()",
                 tw_taskgroup,
                 "taskwise.TaskGroup.spawn",
                 {},

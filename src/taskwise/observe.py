@@ -90,6 +90,7 @@ def enable(*, hotspots: float = 0.0) -> None:
         observer.keepers = current.keepers
         observer.sites = current.sites
         observer.tracer = current.tracer
+        observer.task_tracer = current.task_tracer
         observer.eager_names = current.eager_names
     _hooks.observer = observer
 

@@ -564,7 +564,7 @@ class TaskGroup:
         parent = self._parent
         assert loop is not None and parent is not None
         observer = _hooks.observer
-        tracer: Any = None if observer is None else observer.tracer
+        tracer: Any = None if observer is None else observer.task_tracer
         traced: object = None
         self._joining = coro
         try:

@@ -178,8 +178,8 @@ def spawn(
     except (KeyError, AttributeError):
         keeper = keeper_of(loop)
     observer = _hooks.observer
-    if observer is not None and observer.tracer is not None:
-        task = _traced(observer.tracer, loop, coro, name, context, eager)
+    if observer is not None and observer.task_tracer is not None:
+        task = _traced(observer.task_tracer, loop, coro, name, context, eager)
     elif eager or context is not None:
         task = _create_task(loop, coro, name, context, eager)
     else:
@@ -220,16 +220,11 @@ def _traced(
 
     The tracer returns the context the task is to run in (a copy of *context*, or
     of the current one, with the task's span current in it: its coroutine is
-    never wrapped) and a handle it wants back once the task exists; or no handle,
-    and the context unchanged.
+    never wrapped) and a handle it wants back once the task exists.
     """
     if context is not None and not CREATE_TASK_TAKES_CONTEXT:
         return _create_task(loop, coro, name, context, eager)  # 3.10: the TypeError that says why
     handle, context = tracer.task_starting(coro, name, context)
-    if handle is None:
-        if eager or context is not None:
-            return _create_task(loop, coro, name, context, eager)
-        return new_task(loop, coro, name)
     task = None
     try:
         if CREATE_TASK_TAKES_CONTEXT:

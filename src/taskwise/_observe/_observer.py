@@ -156,8 +156,10 @@ class Observer:
     """Counts finished tasks per group path and coroutine; tells listeners; samples spawn sites.
 
     ``tracer`` is the one consumer with more hooks than a listener has (the
-    OpenTelemetry integration's spans): TaskGroup lifetimes, and a context of its
-    own for each new task. None unless something installed one.
+    OpenTelemetry integration's spans): TaskGroup lifetimes, children, and batches.
+    ``task_tracer`` is the same object while it wants a context of its own for each
+    new task (per-task spans); spawn() and TaskGroup.spawn() call it before they
+    create a task. Both None unless something installed them.
     """
 
     def __init__(self, hotspots: float) -> None:
@@ -169,6 +171,7 @@ class Observer:
         self.countdown = self.every
         self.sites: dict[str, list[int]] = {}  # site -> [live sampled, total sampled]
         self.tracer: Any = None
+        self.task_tracer: Any = None
         # TaskGroup children that finished in an eager first step, until their
         # done-callback counts them: their coroutine name (the task no longer has it).
         self.eager_names: dict[asyncio.Task[Any], str] = {}

@@ -209,6 +209,7 @@ def instrument(
         observer = _hooks.observer
         assert observer is not None
         observer.tracer = spans
+        observer.task_tracer = spans if task_spans else None
         _state = state
 
 
@@ -250,7 +251,7 @@ def _stop() -> bool:
     assert state is not None
     observer = _hooks.observer
     if observer is not None and state.spans is not None and observer.tracer is state.spans:
-        observer.tracer = None
+        observer.tracer = observer.task_tracer = None
     if state.spans is not None:
         state.spans.close()
     return state.enabled_observation
@@ -351,10 +352,8 @@ class _Spans:
 
     def task_starting(
         self, coro: Coroutine[Any, Any, Any], name: str, context: contextvars.Context | None
-    ) -> tuple[Span | None, contextvars.Context | None]:
+    ) -> tuple[Span, contextvars.Context]:
         """A task is about to be created: start its span in a context of its own."""
-        if not self.tasks:
-            return None, context
         own = contextvars.copy_context() if context is None else context.copy()
         return own.run(self._start, _default_name(coro), name), own
 

@@ -254,6 +254,19 @@ async def test_instrument_twice_is_harmless_and_uninstrument_stops_reporting(
     assert finished[attrs("fetch", **{"taskwise.task.outcome": "ok"})] == 1  # counted afresh
 
 
+async def test_instrument_again_after_observation_was_restarted_reattaches(
+    telemetry: Telemetry,
+) -> None:
+    telemetry.instrument()
+    observe.disable()  # this stops the integration too ...
+    observe.enable()
+    assert observe.is_enabled()
+    telemetry.instrument()  # ... and the same call starts it again
+    async with TaskGroup("g"):
+        pass
+    assert list(telemetry.spans()) == ["TaskGroup g"]
+
+
 async def test_only_the_latest_provider_reports(telemetry: Telemetry) -> None:
     telemetry.instrument()
     other = Telemetry()

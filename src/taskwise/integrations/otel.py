@@ -180,7 +180,13 @@ def instrument(
         meter_provider, tracer_provider, metrics, group_spans, task_spans, duration_histogram
     )
     with _lock:
-        if _state is not None and _state.settings == settings and _hooks.observer is not None:
+        observer = _hooks.observer
+        if (
+            _state is not None
+            and _state.settings == settings
+            and observer is not None
+            and observer.tracer is _state.spans
+        ):
             return  # the second call of the same: harmless
         enabled_observation = _stop() if _state is not None else False
         if _hooks.observer is None:
@@ -207,7 +213,7 @@ def instrument(
         state = _State(settings, meter_key, spans)
         state.enabled_observation = enabled_observation
         observer = _hooks.observer
-        assert observer is not None
+        assert observer is not None  # (enabled above)
         observer.tracer = spans
         observer.task_tracer = spans if task_spans else None
         _state = state

@@ -71,7 +71,7 @@ def coverage(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[-1])
 def lint(session: nox.Session) -> None:
     """Ruff and mypy --strict on the source."""
-    session.install("-e", ".[migrate]", *group("lint"), "mypy>=1.13", "exceptiongroup")
+    session.install("-e", ".[migrate,otel]", *group("lint"), "mypy>=1.13", "exceptiongroup")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     for target in ("3.10", "3.13"):  # version branches are checked both ways
@@ -103,8 +103,8 @@ def typing(session: nox.Session) -> None:
     tools = group("typing") if last else [r for r in group("typing") if r.startswith("mypy")]
     # The version number does not change between builds: force the fresh wheel in.
     force = "--reinstall-package=taskwise" if session.venv_backend == "uv" else "--force-reinstall"
-    # [migrate]: stubtest imports every module, the codemod's too.
-    session.install(force, f"taskwise[migrate] @ {wheel.as_uri()}", *tools)
+    # [migrate,otel]: stubtest imports every module, the codemod's and the integrations' too.
+    session.install(force, f"taskwise[migrate,otel] @ {wheel.as_uri()}", *tools)
 
     env = {"PYRIGHT_PYTHON_IGNORE_WARNINGS": "1", "MYPY_CACHE_DIR": str(tmp / "mypy-cache")}
     allowlist = root / "stubs" / "stubtest-allowlist.txt"

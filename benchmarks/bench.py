@@ -56,6 +56,16 @@ try:
     import aiojobs
 except ImportError:  # pragma: no cover
     aiojobs = None  # type: ignore[assignment]
+try:  # the OpenTelemetry rows need the SDK (the `bench` dependency group has it)
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    import taskwise.observe
+    from taskwise.integrations import otel
+except ImportError:  # pragma: no cover
+    otel = None  # type: ignore[assignment]
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 HAS_TASKGROUP = hasattr(asyncio, "TaskGroup")  # 3.11+
@@ -208,6 +218,53 @@ async def tw_spawn_eager(n: int, work: Callable[[], Coroutine[Any, Any, None]]) 
         spawn(work(), eager=True)
     await drain()
     return perf_counter() - t0
+
+
+# --- observed: taskwise.observe's counters, and OpenTelemetry on top of them ----------------
+#
+# Each case turns its instrumentation on before the clock starts and off after it stops; the
+# SDK's reader never collects during a batch (collection reads the counters, once per export
+# interval, not once per task). Spans go to the SDK's SimpleSpanProcessor and an exporter that
+# drops them: what is measured is taskwise's part and the SDK's span itself.
+
+
+class _Drop(SpanExporter if otel is not None else object):  # type: ignore[misc]
+    def export(self, spans: Any) -> Any:
+        return SpanExportResult.SUCCESS
+
+
+def _telemetry() -> tuple[Any, Any]:
+    reader = InMemoryMetricReader()
+    meters = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    tracers = TracerProvider(shutdown_on_exit=False)
+    tracers.add_span_processor(SimpleSpanProcessor(_Drop()))
+    return meters, tracers
+
+
+_TELEMETRY: tuple[Any, Any] | None = None
+
+
+def _instrumented(case: Case, label: str, **options: Any) -> Case:
+    counters_only = options.pop("counters_only", False)
+
+    async def observed(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
+        global _TELEMETRY
+        if counters_only:
+            taskwise.observe.enable()
+        else:
+            if _TELEMETRY is None:
+                _TELEMETRY = _telemetry()
+            meters, tracers = _TELEMETRY
+            otel.instrument(meter_provider=meters, tracer_provider=tracers, **options)
+        try:
+            return await case(n, work)
+        finally:
+            if not counters_only:
+                otel.uninstrument()
+            taskwise.observe.disable()
+
+    observed.__name__ = label
+    return observed
 
 
 async def asyncio_taskgroup(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
@@ -367,6 +424,45 @@ def plan(quick: bool) -> tuple[dict[str, Callable[[], asyncio.AbstractEventLoop]
                 elif case is tw_taskgroup_counters:
                     vs = "taskwise.TaskGroup.spawn"
                 rows.append(Row(flavour, work, label, case, vs))
+    if otel is not None:
+        # Side by side with the same case uninstrumented, in the same rounds.
+        observed = [
+            (
+                "taskwise.spawn + observe.enable()",
+                tw_spawn,
+                "taskwise.spawn",
+                {"counters_only": True},
+            ),
+            # instrument() as it comes: metrics, and spans for groups (none here).
+            ("taskwise.spawn + otel.instrument()", tw_spawn, "taskwise.spawn", {}),
+            (
+                "taskwise.spawn + otel, duration histogram",
+                tw_spawn,
+                "taskwise.spawn",
+                {"duration_histogram": True},
+            ),
+            (
+                "taskwise.spawn + otel, task spans",
+                tw_spawn,
+                "taskwise.spawn",
+                {"metrics": False, "group_spans": False, "task_spans": True},
+            ),
+            (
+                "taskwise.TaskGroup.spawn + observe.enable()",
+                tw_taskgroup,
+                "taskwise.TaskGroup.spawn",
+                {"counters_only": True},
+            ),
+            (
+                "taskwise.TaskGroup.spawn + otel.instrument()",
+                tw_taskgroup,
+                "taskwise.TaskGroup.spawn",
+                {},
+            ),
+        ]
+        for work in WORKS:
+            for label, case, vs, options in observed:
+                rows.append(Row("asyncio", work, label, _instrumented(case, label, **options), vs))
     for work in WORKS:
         if anyio is not None:
             rows.append(Row("asyncio", work, "anyio start_soon", anyio_start_soon, None))

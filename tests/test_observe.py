@@ -126,6 +126,131 @@ async def test_nothing_is_counted_while_observation_is_off() -> None:
     assert observe.snapshot()[""].ok == 1
 
 
+# --- counters by coroutine ---------------------------------------------------------------
+
+
+class Crawler:
+    async def fetch(self, n: int) -> int:
+        await asyncio.sleep(0)
+        return n
+
+
+async def instant() -> None:
+    pass
+
+
+async def test_counts_are_split_by_coroutine_whatever_the_tasks_are_named() -> None:
+    quiet_loop()
+    crawler = Crawler()
+    for n in range(3):
+        spawn(crawler.fetch(n))  # named "Crawler.fetch"
+    spawn(crawler.fetch(9), name="fetch-nine")  # named by hand: still Crawler.fetch
+    spawn(boom(), name="Crawler.fetch")  # named after another coroutine: counted as boom
+    spawn(instant(), name="req-17")
+    async with TaskGroup("crawl") as tg:
+        for n in range(4):
+            tg.spawn(crawler.fetch(n))  # "crawl/Crawler.fetch-1", ...
+        tg.spawn(instant(), name="page-1")
+    await iterations(5)
+    stats = observe.snapshot_by_coroutine()
+    assert set(stats) == {
+        ("", "Crawler.fetch"),
+        ("", "boom"),
+        ("", "instant"),
+        ("crawl", "Crawler.fetch"),
+        ("crawl", "instant"),
+    }
+    assert (stats["", "Crawler.fetch"].ok, stats["", "Crawler.fetch"].failed) == (4, 0)
+    assert (stats["", "boom"].failed, stats["", "boom"].spawned) == (1, 1)
+    assert stats["crawl", "Crawler.fetch"].ok == 4
+    row = stats["crawl", "instant"]
+    assert (row.path, row.coroutine, row.spawned, row.running) == ("crawl", "instant", 1, 0)
+    # snapshot() adds the coroutines of a path up, as before.
+    by_path = observe.snapshot()
+    assert (by_path[""].ok, by_path[""].failed) == (5, 1)
+    assert by_path["crawl"].ok == 5
+    assert sum(c for _, c in by_path["crawl"].buckets) == 5
+
+
+async def test_a_mixed_batch_with_failures_and_cancellations_is_split_exactly() -> None:
+    quiet_loop()
+    async with TaskGroup("server"):
+        spawn(instant())
+        spawn(boom())
+        victim = spawn(asyncio.sleep(10))
+        spawn(Crawler().fetch(1))
+        await asyncio.sleep(0)
+        victim.cancel()
+    await iterations(6)
+    stats = observe.snapshot_by_coroutine()
+    assert stats["server", "instant"].ok == 1
+    assert stats["server", "boom"].failed == 1
+    assert stats["server", "sleep"].cancelled == 1
+    assert stats["server", "Crawler.fetch"].ok == 1
+
+
+async def test_running_tasks_count_under_their_coroutine() -> None:
+    gate = asyncio.get_running_loop().create_future()
+    spawn(parked_until(gate))
+    async with TaskGroup("g") as tg:
+        tg.spawn(parked_until(gate))
+        await iterations(4)
+        stats = observe.snapshot_by_coroutine()
+        assert stats["", "parked_until"].running == 1
+        assert stats["g", "parked_until"].running == 1
+        gate.set_result(None)
+    await iterations(4)
+    assert observe.snapshot_by_coroutine()["", "parked_until"].ok == 1
+
+
+async def parked_until(fut: asyncio.Future[None]) -> None:
+    await fut
+
+
+async def test_tasks_done_in_an_eager_first_step_keep_their_coroutine_name(
+    loop_kind: str,
+) -> None:
+    # Their coroutine is gone from the task (and get_coro() crashes 3.12.1 for them).
+    quiet_loop()
+    spawn(instant(), eager=True)
+    spawn(boom(), eager=True, name="eager-boom")
+    async with TaskGroup("eager") as tg:
+        tg.spawn(instant())
+    await iterations(5)
+    stats = observe.snapshot_by_coroutine()
+    assert stats["", "instant"].ok == 1
+    assert stats["", "boom"].failed == 1
+    assert stats["eager", "instant"].ok == 1
+
+
+def test_a_task_whose_coroutine_cannot_be_told_is_counted_as_unknown() -> None:
+    from taskwise._observe._observer import coroutine_name, coroutine_names
+
+    class Odd:
+        _coro = object()  # no __qualname__ of its own: its type's
+
+    class Bare:
+        pass
+
+    assert coroutine_name(Odd()) == "object"  # type: ignore[arg-type]
+    assert coroutine_name(Bare()) == "<unknown>"  # type: ignore[arg-type]
+    assert coroutine_names([Bare(), Odd()]) == ["<unknown>", "object"]  # type: ignore[list-item]
+
+
+async def test_enabling_again_after_disable_counts_afresh_on_the_same_loop() -> None:
+    spawn(instant())
+    await iterations(4)
+    assert observe.snapshot()[""].ok == 1
+    observe.disable()
+    observe.enable()
+    assert observe.snapshot() == {}
+    async with TaskGroup("again"):
+        spawn(instant())
+    await iterations(4)
+    assert observe.snapshot_by_coroutine()["again", "instant"].ok == 1
+    assert "" not in observe.snapshot()
+
+
 def test_bad_hotspot_rates_are_refused() -> None:
     with pytest.raises(ValueError, match=r"from 0 \(off\) to 1.*pass 0\.01"):
         observe.enable(hotspots=5)

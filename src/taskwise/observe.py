@@ -35,13 +35,15 @@ from ._core._keeper import Keeper as _Keeper
 from ._observe._logging import TaskContextFilter
 from ._observe._observer import BOUNDS as _BOUNDS
 from ._observe._observer import LISTENER_METHODS as _LISTENER_METHODS
-from ._observe._observer import GroupStats
+from ._observe._observer import CoroutineStats, GroupStats
 from ._observe._observer import Observer as _Observer
+from ._observe._observer import coroutine_name as _coroutine_name
 from ._observe._tree import GroupNode, TaskNode, TaskTree
 from ._observe._tree import build_tree as _build_tree
 from ._observe._watchdog import Watchdog, dump_tree_on
 
 __all__ = [
+    "CoroutineStats",
     "GroupNode",
     "GroupStats",
     "Hotspot",
@@ -57,6 +59,7 @@ __all__ = [
     "is_enabled",
     "remove_listener",
     "snapshot",
+    "snapshot_by_coroutine",
     "task_tree",
 ]
 
@@ -68,8 +71,7 @@ def enable(*, hotspots: float = 0.0) -> None:
     that finish from now on. *hotspots* is the share of :func:`taskwise.spawn`
     calls whose call site is recorded, from 0 (off) to 1 (every call): 0.01
     samples one call in a hundred, and :func:`hotspots` scales its counts back
-    up. Calling it again changes the sampling rate and keeps the counters and
-    listeners; after :func:`disable`, it starts afresh.
+    up. Calling it again changes the sampling rate and keeps the counters.
 
     Raises:
         ValueError: *hotspots* is not between 0 and 1.
@@ -82,19 +84,30 @@ def enable(*, hotspots: float = 0.0) -> None:
             f"(every call), but got {hotspots!r}: for one call in a hundred, pass 0.01."
         )
     current = _hooks.observer
+    observer = _Observer(hotspots)
     if current is not None:
-        current.sample_rate(hotspots)
-    else:
-        _hooks.observer = _Observer(hotspots)
+        observer.listeners = current.listeners
+        observer.keepers = current.keepers
+        observer.sites = current.sites
+        observer.tracer = current.tracer
+        observer.task_tracer = current.task_tracer
+        observer.eager_names = current.eager_names
+    _hooks.observer = observer
 
 
 def disable() -> None:
-    """Turn observation off: counters stop counting, listeners stop hearing. Harmless twice."""
-    observer, _hooks.observer = _hooks.observer, None
+    """Turn observation off: counters stop counting, listeners stop hearing. Harmless twice.
+
+    The counters are dropped: after another :func:`enable` they count afresh.
+    """
+    observer = _hooks.observer
+    _hooks.observer = None
     if observer is not None:
         with observer.lock:
             keepers = list(observer.keepers)
-        for keeper in keepers:  # what it kept per running task, it lets go of
+        for keeper in keepers:
+            # (Each a single operation, safe beside the loop's thread still counting.)
+            keeper.stats = None
             keeper.paths.clear()
             keeper.sampled.clear()
 
@@ -148,53 +161,106 @@ def snapshot() -> dict[str, GroupStats]:
 
     Counts are of tasks that finished while observation was on, plus the ones
     running now. Safe to call from any thread (an exporter's, say).
+    :func:`snapshot_by_coroutine` splits each path's counts by coroutine.
     """
+    totals: dict[str, list[Any]] = {}
+    for (path, _), row in _totals().items():
+        _merge(totals.setdefault(path, _empty_row()), row)
+    return {path: GroupStats(path, *_fields(row)) for path, row in sorted(totals.items())}
+
+
+def snapshot_by_coroutine() -> dict[tuple[str, str], CoroutineStats]:
+    """The lifecycle counters by group path and coroutine name, all loops.
+
+    The same counts as :func:`snapshot`, split by the qualified name of the
+    coroutine each task runs, whatever the task is named: every
+    ``tg.spawn(fetch(url))`` of ``TaskGroup("crawl")`` counts under
+    ``("crawl", "fetch")``, however many there are. A task whose coroutine
+    cannot be told counts under ``"<unknown>"``. Safe to call from any thread.
+
+    Example::
+
+        import taskwise.observe
+
+        taskwise.observe.enable()
+
+        async def fetch(url: str) -> str:
+            return url
+
+        async def main() -> None:
+            async with taskwise.TaskGroup("crawl") as tg:
+                for url in ("a", "b"):
+                    tg.spawn(fetch(url))
+            stats = taskwise.observe.snapshot_by_coroutine()[("crawl", "fetch")]
+            assert (stats.spawned, stats.ok) == (2, 2)
+
+        asyncio.run(main())
+        taskwise.observe.disable()
+    """
+    return {
+        key: CoroutineStats(key[0], key[1], *_fields(row)) for key, row in sorted(_totals().items())
+    }
+
+
+def _empty_row() -> list[Any]:
+    # running, ok, failed, cancelled, seconds, slowest, buckets
+    return [0, 0, 0, 0, 0.0, 0.0, [0] * len(_BOUNDS)]
+
+
+def _merge(row: list[Any], other: list[Any]) -> None:
+    for i in range(5):
+        row[i] += other[i]
+    row[5] = max(row[5], other[5])
+    row[6] = [a + b for a, b in zip(row[6], other[6], strict=True)]
+
+
+def _fields(row: list[Any]) -> tuple[Any, ...]:
+    running, ok, failed, cancelled, seconds, slowest, buckets = row
+    return (
+        running + ok + failed + cancelled,
+        running,
+        ok,
+        failed,
+        cancelled,
+        seconds,
+        slowest,
+        tuple(zip(_BOUNDS, buckets, strict=True)),
+    )
+
+
+def _totals() -> dict[tuple[str, str], list[Any]]:
+    """Every loop's counters, added up by (group path, coroutine name), running tasks too."""
     observer = _hooks.observer
     if observer is None:
         return {}
     with observer.lock:
         keepers = list(observer.keepers)
-    totals: dict[str, list[Any]] = {}
+    totals: dict[tuple[str, str], list[Any]] = {}
     for keeper in keepers:
-        for path, counters in list((keeper.stats or {}).items()):
-            row = totals.setdefault(path, [0, 0, 0, 0, 0.0, 0.0, [0] * len(_BOUNDS)])
+        for key, counters in list((keeper.stats or {}).items()):
+            row = totals.setdefault(key, _empty_row())
             row[1] += counters.ok
             row[2] += counters.failed
             row[3] += counters.cancelled
             row[4] += counters.seconds
             row[5] = max(row[5], counters.slowest)
             row[6] = [a + b for a, b in zip(row[6], counters.buckets, strict=True)]
-        for path, running in _running_by_path(keeper).items():
-            row = totals.setdefault(path, [0, 0, 0, 0, 0.0, 0.0, [0] * len(_BOUNDS)])
-            row[0] += running
-    return {
-        path: GroupStats(
-            path=path,
-            spawned=running + ok + failed + cancelled,
-            running=running,
-            ok=ok,
-            failed=failed,
-            cancelled=cancelled,
-            seconds=seconds,
-            slowest=slowest,
-            buckets=tuple(zip(_BOUNDS, buckets, strict=True)),
-        )
-        for path, (running, ok, failed, cancelled, seconds, slowest, buckets) in sorted(
-            totals.items()
-        )
-    }
+        for key, running in _running(keeper).items():
+            totals.setdefault(key, _empty_row())[0] += running
+    return totals
 
 
-def _running_by_path(keeper: _Keeper) -> dict[str, int]:
-    running: dict[str, int] = {}
+def _running(keeper: _Keeper) -> dict[tuple[str, str], int]:
+    running: dict[tuple[str, str], int] = {}
     for task in keeper.tasks():
-        path = keeper.paths.get(task, "")
-        running[path] = running.get(path, 0) + 1
+        key = (keeper.paths.get(task, ""), _coroutine_name(task))
+        running[key] = running.get(key, 0) + 1
     for group in list(keeper.groups):
         path = group._path_text()
-        count = sum(1 for task in group._running() if not task.done())
-        if count:
-            running[path] = running.get(path, 0) + count
+        for task in group._running():
+            if not task.done():
+                key = (path, _coroutine_name(task))
+                running[key] = running.get(key, 0) + 1
     return running
 
 

@@ -365,14 +365,15 @@ class TaskGroup:
         if self._name is not None:
             path = f"{outer}/{self._name}" if outer else self._name
             self._token = _group_path.set(path)
+            _hooks.paths_set = True
         self._prefix = f"{path}/" if path else ""
         self._path = path
         self._entered_at = _monotonic()
         keeper = self._keeper = keeper_of(loop)
         keeper.groups[self] = None
         observer = _hooks.observer
-        if observer is not None and keeper.observer is not observer:
-            observer.adopt(keeper)  # so that snapshot() sees its running tasks
+        if observer is not None:
+            observer.group_entered(self)
         if self._cancel_on_enter:
             self.cancel()
         return self
@@ -399,6 +400,9 @@ class TaskGroup:
         finally:
             if self._keeper is not None:
                 self._keeper.groups.pop(self, None)
+            observer = _hooks.observer
+            if observer is not None:
+                observer.group_exited(self, error)
             # The raised exception's traceback keeps this frame, and exceptions
             # hold frames: drop every reference to one, to create no cycles.
             self._parent = None
@@ -564,22 +568,34 @@ class TaskGroup:
         loop = self._loop
         parent = self._parent
         assert loop is not None and parent is not None
+        observer = _hooks.observer
+        tracer: Any = None if observer is None else observer.task_tracer
+        traced: object = None
         self._joining = coro
         try:
-            if context is None:
-                task = new_task(loop, coro, name)
-            elif CREATE_TASK_TAKES_CONTEXT:
-                task = loop.create_task(coro, name=name, context=context)  # type: ignore[call-arg,unused-ignore]
-            else:  # 3.10
+            if context is not None and not CREATE_TASK_TAKES_CONTEXT:  # 3.10
                 raise TypeError(
                     "TaskGroup.spawn(coro, context=ctx) needs Python 3.11 or later. On 3.10, "
                     "start the task in a copy of the context: ctx.run(tg.spawn, coro)."
                 )
+            if tracer is not None:
+                # A context of the task's own, with its span current (see spawn()).
+                traced, context = tracer.task_starting(coro, name, context)
+            if context is None:
+                task = new_task(loop, coro, name)
+            elif CREATE_TASK_TAKES_CONTEXT:
+                task = loop.create_task(coro, name=name, context=context)  # type: ignore[call-arg,unused-ignore]
+            else:  # 3.10, traced: a task copies the current context, so create it in this one
+                task = context.run(new_task, loop, coro, name)
         except BaseException:
             close_quietly(coro)
+            if traced is not None:
+                tracer.task_created(None, traced)
             raise
         finally:
             self._joining = None
+        if traced is not None:
+            tracer.task_created(task, traced)
         if TRACKS_AWAITED_BY:
             add_awaited_by(task, parent.task)
         # Even a task that finished in an eager first step joins the group and
@@ -588,10 +604,12 @@ class TaskGroup:
         # inside spawn(), and a cancellation of the body meanwhile is raised from
         # the block, where the group waits for that callback.
         self._tasks.add(task)
-        if _hooks.observer is not None:
+        if observer is not None:
             if self._starts is None:
                 self._starts = {}
             self._starts[task] = _monotonic()
+            if task.done():  # in an eager first step: its coroutine is gone from the task
+                observer.child_done_at_once(task, default_name(coro))
         task.add_done_callback(self._on_done, context=self._callback_context)
         if self._shutting_down() and not task.done():
             task.cancel(self._reason)  # an eager child cancelled the group before it joined
@@ -683,7 +701,7 @@ class TaskGroup:
         self._reason = reason = f"{self._label()} is cancelling its tasks: {why}"
         observer = _hooks.observer
         if observer is not None:
-            observer.group_cancelled(self._path, why)
+            observer.group_cancelled(self, why)
         for task in self._tasks:
             if not task.done():
                 task.cancel(reason)
@@ -698,7 +716,7 @@ class TaskGroup:
         if observer is not None and self._keeper is not None:
             start = self._starts.pop(task, None) if self._starts else None
             duration = _monotonic() - (self._entered_at if start is None else start)
-            observer.child_finished(self._keeper, self._path, task, duration)
+            observer.child_finished(self._keeper, self, task, duration)
         if TRACKS_AWAITED_BY:
             discard_awaited_by(task, parent.task)
         if self._all_done is not None and not self._tasks and not self._all_done.done():

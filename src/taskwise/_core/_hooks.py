@@ -11,10 +11,15 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["GROUP_PATH", "observer"]
+__all__ = ["GROUP_PATH", "observer", "paths_set"]
 
 #: The path of the innermost named group around the running code: "outer/inner".
 GROUP_PATH: ContextVar[str] = ContextVar("taskwise_group_path", default="")
+
+#: Whether a named TaskGroup has ever set GROUP_PATH in this process: until one
+#: has, every context's path is "", and spawn() need not read it (a ContextVar
+#: read costs it more than the rest of observing does).
+paths_set = False
 
 #: The observability layer, while it is on; None while it is off.
 observer: Any = None

@@ -86,7 +86,6 @@ class Keeper:
         "fresh",
         "groups",
         "loop",
-        "observer",
         "older",
         "older_start",
         "paths",
@@ -116,11 +115,9 @@ class Keeper:
         # While observed: the group path of tasks spawned inside a named group
         # (tasks spawned outside any have none here, and count under "").
         self.paths: dict[asyncio.Task[Any], str] = {}
-        # The counters of the observability layer (and the observer they belong to:
-        # enable() after disable() starts afresh), and the running tasks whose spawn
-        # site it sampled (creation hotspots).
+        # The counters of the observability layer, while it is on, and the running
+        # tasks whose spawn site it sampled (creation hotspots).
         self.stats: Any = None
-        self.observer: Any = None
         self.sampled: dict[asyncio.Task[Any], str] = {}
         # TaskGroups entered on this loop and not left yet: the task tree's nodes.
         self.groups: dict[Any, None] = {}
@@ -166,26 +163,36 @@ class Keeper:
         self.older = []
         suspects = self.suspects[0]
         observer = _hooks.observer
-        if observer is not None:  # counts the finished ones among each stage, in C loops
-            observer.finished(self, older, older_start, now)
-            observer.finished(self, young, young_start, now)
+        if observer is not None and self.stats is None:
+            observer.counters_for(self)  # counted from now on: running tasks too
         # Tasks that have had two steps and still run get a done-callback.
+        running = 0
         for task in older:
             if task.done():
                 if task._log_traceback:
                     suspects.append(task)
             else:
+                running += 1
                 self.running[task] = older_start
                 task.add_done_callback(self._on_done, context=self.context)
+        # The observer gets the finished ones as a batch: the whole list when none runs
+        # on (the usual case), so that observing costs no list operation per task here.
+        if observer is not None and len(older) > running:
+            finished = [task for task in older if task.done()] if running else older
+            observer.finished(self, finished, older_start, now)
         # Tasks that have had one step and still run get one more look next tick:
         # a task that suspends once (a lock, a queue, sleep(0)) is done by then,
         # and a look is far cheaper than the loop handle a done-callback costs.
+        survivors = self.older
         for task in young:
             if task.done():
                 if task._log_traceback:
                     suspects.append(task)
             else:
-                self.older.append(task)
+                survivors.append(task)
+        if observer is not None and len(young) > len(survivors):
+            finished = [task for task in young if task.done()] if survivors else young
+            observer.finished(self, finished, young_start, now)
 
     def _look(self) -> None:
         """Report the suspects nobody else can read; let go of the ones read."""

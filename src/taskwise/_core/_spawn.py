@@ -177,23 +177,21 @@ def spawn(
         keeper: Keeper = loop.__dict__[KEEPER_ATTRIBUTE]
     except (KeyError, AttributeError):
         keeper = keeper_of(loop)
-    if eager or context is not None:
+    observer = _hooks.observer
+    if observer is not None and observer.task_tracer is not None:
+        task = _traced(observer.task_tracer, loop, coro, name, context, eager)
+    elif eager or context is not None:
         task = _create_task(loop, coro, name, context, eager)
     else:
         task = new_task(loop, coro, name)
-    observer = _hooks.observer
-    if observer is not None:  # counted by group path; spawn sites sampled if asked
-        if keeper.observer is not observer:
-            observer.adopt(keeper)
-        path = GROUP_PATH.get()
-        if path:
-            keeper.paths[task] = path
-        if observer.every:
-            observer.spawned(keeper, task)
+    if observer is not None:
+        path = GROUP_PATH.get() if _hooks.paths_set else ""
+        if path or observer.every:
+            observer.spawned(keeper, task, path)
     if task.done():  # finished in an eager first step
         if observer is not None:
             now = loop.time()
-            observer.finished(keeper, [task], now, now)
+            observer.finished(keeper, [task], now, now, [default_name(coro)])
         if task._log_traceback:  # failed: a suspect for the keeper to look at
             keeper.suspects[0].append(task)
             if not keeper.ticking:
@@ -208,6 +206,36 @@ def spawn(
     if not keeper.ticking:
         keeper.start()
     return task
+
+
+def _traced(
+    tracer: Any,
+    loop: asyncio.AbstractEventLoop,
+    coro: Coroutine[Any, Any, T],
+    name: str,
+    context: Context | None,
+    eager: bool,
+) -> asyncio.Task[T]:
+    """spawn() while the observability layer traces tasks: the task runs in a context of its own.
+
+    The tracer returns the context the task is to run in (a copy of *context*, or
+    of the current one, with the task's span current in it: its coroutine is
+    never wrapped) and a handle it wants back once the task exists.
+    """
+    if context is not None and not CREATE_TASK_TAKES_CONTEXT:
+        return _create_task(loop, coro, name, context, eager)  # 3.10: the TypeError that says why
+    handle, context = tracer.task_starting(coro, name, context)
+    task = None
+    try:
+        if CREATE_TASK_TAKES_CONTEXT:
+            task = _create_task(loop, coro, name, context, eager)
+        else:  # 3.10: a task copies the current context: create it inside the one made for it
+            task = context.run(_create_task, loop, coro, name, None, eager)
+        return task
+    finally:
+        tracer.task_created(task, handle)  # None: creating it failed
+        # A task that failed eagerly holds its creators' frames: this one must not hold it.
+        del task
 
 
 def new_task(

@@ -2,8 +2,15 @@
 
 The keeper hands it batches (the tasks one tick found finished, which share a
 start time), so the cost per task is a few C-level operations over a list, not
-a Python call. Counters live per loop (on the loop's keeper): each loop runs in
-one thread, so they need no lock. Listeners are process-wide.
+a Python call. Counters live per loop (on the loop's keeper), by group path and
+coroutine name: each loop runs in one thread, so they need no lock. Listeners
+are process-wide.
+
+The coroutine's name is its ``__qualname__``, read from the task's ``_coro``
+member when the batch is counted. Not ``task.get_coro()``: on 3.12.1 and 3.13.0
+that crashes the interpreter for a task that finished in an eager first step
+(its coroutine is cleared then, and the member reads None). Those tasks never
+reach the keeper's batches: spawn() and TaskGroup.spawn() name them at once.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import bisect
 import logging
 import sys
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import repeat
 from typing import Any, Final
 from weakref import WeakSet
 
@@ -24,9 +32,13 @@ from .._core._keeper import Keeper
 __all__ = [
     "BOUNDS",
     "LISTENER_METHODS",
+    "UNKNOWN",
+    "CoroutineStats",
     "GroupStats",
     "Observer",
     "PathCounters",
+    "coroutine_name",
+    "coroutine_names",
 ]
 
 logger = logging.getLogger("taskwise.observe")
@@ -43,14 +55,35 @@ LISTENER_METHODS: Final = (
     "task_stuck",
 )
 
-# Read in C loops (map) over a batch: a task's state ("PENDING", "CANCELLED",
-# "FINISHED") and its exception (None unless it failed).
-_state_of = attrgetter("_state")
-_exception_of = attrgetter("_exception")
+#: The coroutine name of a task whose coroutine cannot be told (a task object that
+#: is not asyncio's, or a coroutine-like object without a ``__qualname__``).
+UNKNOWN: Final = "<unknown>"
+
+
+def coroutine_name(task: asyncio.Task[Any]) -> str:
+    """The ``__qualname__`` of the coroutine *task* runs, without ``get_coro()`` (see above)."""
+    coro = getattr(task, "_coro", None)
+    name = getattr(coro, "__qualname__", None)
+    if type(name) is str:
+        return name
+    if coro is not None:
+        name = getattr(type(coro), "__qualname__", None)
+        if type(name) is str:
+            return name
+    return UNKNOWN
+
+
+def coroutine_names(tasks: Sequence[asyncio.Task[Any]]) -> list[str]:
+    """``coroutine_name()`` of each task: one quick pass while every one has a name."""
+    try:
+        names: list[str] = [task._coro.__qualname__ for task in tasks]  # type: ignore[attr-defined]
+    except AttributeError:  # one without: look at each
+        return list(map(coroutine_name, tasks))
+    return names
 
 
 class PathCounters:
-    """Counters for the tasks of one group path, on one loop."""
+    """Counters for the tasks of one group path and coroutine name, on one loop."""
 
     __slots__ = ("buckets", "cancelled", "failed", "ok", "seconds", "slowest")
 
@@ -59,15 +92,20 @@ class PathCounters:
         self.seconds = self.slowest = 0.0
         self.buckets = [0] * len(BOUNDS)
 
-    def add(self, done: int, failed: int, cancelled: int, duration: float) -> None:
-        """Count *done* tasks (of which *failed* and *cancelled*), that each took *duration*."""
-        self.ok += done - failed - cancelled
+    def add(
+        self, ok: int, failed: int, cancelled: int, duration: float, *, moved: bool = False
+    ) -> None:
+        """Count tasks that all took *duration*, by outcome (*moved*: only recount outcomes)."""
+        self.ok += ok
         self.failed += failed
         self.cancelled += cancelled
-        self.seconds += duration * done
+        if moved:
+            return
+        n = ok + failed + cancelled
+        self.seconds += duration * n
         if duration > self.slowest:
             self.slowest = duration
-        self.buckets[bisect.bisect_left(BOUNDS, duration)] += done
+        self.buckets[bisect.bisect_left(BOUNDS, duration)] += n
 
 
 @dataclass(frozen=True)
@@ -93,75 +131,156 @@ class GroupStats:
     buckets: tuple[tuple[float, int], ...]
 
 
+@dataclass(frozen=True)
+class CoroutineStats:
+    """:class:`GroupStats` of the tasks of one group path that run one coroutine function.
+
+    ``coroutine`` is the coroutine's qualified name (``"Crawler.fetch"``), whatever
+    the tasks are named: ``"crawl/fetch-17"`` counts under ``("crawl", "fetch")``.
+    The other fields mean what they mean in :class:`GroupStats`.
+    """
+
+    path: str
+    coroutine: str
+    spawned: int
+    running: int
+    ok: int
+    failed: int
+    cancelled: int
+    seconds: float
+    slowest: float
+    buckets: tuple[tuple[float, int], ...]
+
+
 class Observer:
-    """Counts finished tasks per group path; tells listeners; samples spawn sites."""
+    """Counts finished tasks per group path and coroutine; tells listeners; samples spawn sites.
+
+    ``tracer`` is the one consumer with more hooks than a listener has (the
+    OpenTelemetry integration's spans): TaskGroup lifetimes, children, and batches.
+    ``task_tracer`` is the same object while it wants a context of its own for each
+    new task (per-task spans); spawn() and TaskGroup.spawn() call it before they
+    create a task. Both None unless something installed them.
+    """
 
     def __init__(self, hotspots: float) -> None:
         self.listeners: list[Any] = []
         self.keepers: WeakSet[Keeper] = WeakSet()
         self.lock = threading.Lock()
-        self.every = self.countdown = 0
-        self.sample_rate(hotspots)
+        # Hotspots: one spawn in `every` records its caller's file:line.
+        self.every = round(1 / hotspots) if hotspots else 0
+        self.countdown = self.every
         self.sites: dict[str, list[int]] = {}  # site -> [live sampled, total sampled]
+        self.tracer: Any = None
+        self.task_tracer: Any = None
+        # TaskGroup children that finished in an eager first step, until their
+        # done-callback counts them: their coroutine name (the task no longer has it).
+        self.eager_names: dict[asyncio.Task[Any], str] = {}
 
     # -- called by the core -----------------------------------------------------------
 
-    def spawned(self, keeper: Keeper, task: asyncio.Task[Any]) -> None:
-        """A spawn() while hotspots are sampled (spawn() records the group path itself)."""
-        self.countdown -= 1
-        if self.countdown <= 0:
-            self.countdown = self.every
-            self.sample(keeper, task, sys._getframe(2))
+    def spawned(self, keeper: Keeper, task: asyncio.Task[Any], path: str) -> None:
+        """A task spawned inside a named group's context, or while sampling spawn sites."""
+        if path:
+            keeper.paths[task] = path
+        if self.every:
+            self.countdown -= 1
+            if self.countdown <= 0:
+                self.countdown = self.every
+                self.sample(keeper, task, sys._getframe(2))
 
     def finished(
-        self, keeper: Keeper, tasks: list[asyncio.Task[Any]], start: float, now: float
+        self,
+        keeper: Keeper,
+        tasks: list[asyncio.Task[Any]],
+        start: float,
+        now: float,
+        names: list[str] | None = None,
     ) -> None:
-        """Count the finished tasks among *tasks* (one stage of the keeper: finished and
-        running ones mixed), which were all first seen at *start*."""
-        n = len(tasks)
-        if not n:
-            return
-        states = list(map(_state_of, tasks))
-        pending = states.count("PENDING")
-        if pending == n:
-            return
-        stats = keeper.stats if keeper.observer is self else self.adopt(keeper)
-        if keeper.paths:  # some spawned inside a named group: count them under its path
-            done = [task for task in tasks if task.done()]
-            by_path: dict[str, list[asyncio.Task[Any]]] = {}
-            for task in done:
-                by_path.setdefault(keeper.paths.pop(task, ""), []).append(task)
-            failed = 0
-            for path, some in by_path.items():
-                failed += self._count(stats, path, some, now - start)
+        """Count *tasks*, which all were first seen at *start* and found done at *now*.
+
+        *names* are their coroutines' names, when the caller knows them (a task that
+        finished in an eager first step no longer does).
+        """
+        n = len(tasks)  # (never 0)
+        stats = keeper.stats
+        if stats is None:
+            stats = self.counters_for(keeper)
+        if names is None:
+            # spawn() names a task after its coroutine unless told otherwise: while every
+            # task of the batch has one name, and the first one's coroutine has that name,
+            # the batch is one coroutine's (a task named by hand after another coroutine
+            # would be counted under that one: still a coroutine's name, never a task's).
+            # Reading names is cheaper than reading coroutines; other batches read those.
+            first = tasks[0].get_name()
+            uniform = [task.get_name() for task in tasks].count(first) == n and (
+                coroutine_name(tasks[0]) == first
+            )
         else:
-            done = None
-            cancelled = states.count("CANCELLED")
-            failed = n - list(map(_exception_of, tasks)).count(None)
-            counters = stats.get("")
-            if counters is None:
-                counters = stats[""] = PathCounters()
-            counters.add(n - pending, failed, cancelled, now - start)
+            first = names[0]
+            uniform = names.count(first) == n
+        # One pass for both outcomes: an exception (failed), True (cancelled), False (ok).
+        # (An exception that is false, one with a __len__ of 0, would pass for ok.)
+        outcomes = [task._exception or task.cancelled() for task in tasks]
+        failed = cancelled = 0
+        if outcomes.count(False) != n:  # rare: some failed or were cancelled
+            cancelled = outcomes.count(True)
+            failed = n - cancelled - outcomes.count(False)
+        duration = now - start
+        paths = keeper.paths
+        tracer = self.tracer
+        durations = tracer is not None and tracer.durations
+        if uniform and not paths:  # the usual batch: one coroutine function, no group
+            counters = self._counters(stats, "", first)
+            counters.add(n - failed - cancelled, failed, cancelled, duration)
+            if durations:
+                tracer.record_durations("", first, n, duration)
+        else:
+            if names is None or uniform:
+                names = [first] * n if uniform else coroutine_names(tasks)
+            path_list = list(map(paths.pop, tasks, repeat("", n))) if paths else [""] * n
+            keys = zip(path_list, names, strict=True)
+            counted = Counter(keys)
+            for (path, name), count in counted.items():
+                self._counters(stats, path, name).add(count, 0, 0, duration)
+                if durations:
+                    tracer.record_durations(path, name, count, duration)
+            if failed or cancelled:  # rare: move those from ok to their outcome
+                for path, name, task in zip(path_list, names, tasks, strict=True):
+                    if task.cancelled():
+                        self._counters(stats, path, name).add(-1, 0, 1, 0.0, moved=True)
+                    elif task._exception is not None:
+                        self._counters(stats, path, name).add(-1, 1, 0, 0.0, moved=True)
         if keeper.sampled:
             self.unsample(keeper, tasks)
+        if tracer is not None and tracer.tasks:
+            tracer.tasks_finished(tasks)
         if self.listeners:
-            if done is None:
-                done = [task for task in tasks if task.done()]
-            self.tell("tasks_finished", done)
+            self.tell("tasks_finished", tasks)
             if failed:
-                for task in done:
+                for task in tasks:
                     if not task.cancelled() and task._exception is not None:
                         self.tell("task_failed", task, task._exception)
 
     def child_finished(
-        self, keeper: Keeper, path: str, task: asyncio.Task[Any], duration: float
+        self, keeper: Keeper, group: Any, task: asyncio.Task[Any], duration: float
     ) -> None:
-        # One task at a time (a group's done-callback): counted inline, without the
-        # list operations that pay off for the keeper's batches.
-        stats = keeper.stats if keeper.observer is self else self.adopt(keeper)
-        counters = stats.get(path)
+        """A TaskGroup's child finished, *duration* after it started (its done-callback)."""
+        stats = keeper.stats
+        if stats is None:
+            stats = self.counters_for(keeper)
+        # One task: counted in place (a child costs a done-callback already; this is
+        # what observing adds to it).
+        name = self.eager_names.pop(task, None) if self.eager_names else None
+        if name is None:
+            try:
+                name = task._coro.__qualname__  # type: ignore[attr-defined]
+            except AttributeError:
+                name = coroutine_name(task)
+        path = group._path
+        key = (path, name)
+        counters = stats.get(key)
         if counters is None:
-            counters = stats[path] = PathCounters()
+            counters = stats[key] = PathCounters()
         failed = False
         if task.cancelled():
             counters.cancelled += 1
@@ -174,42 +293,53 @@ class Observer:
         if duration > counters.slowest:
             counters.slowest = duration
         counters.buckets[bisect.bisect_left(BOUNDS, duration)] += 1
+        tracer = self.tracer
+        if tracer is not None:
+            if tracer.durations:
+                tracer.record_durations(path, name, 1, duration)
+            tracer.child_finished(group, task)
         if self.listeners:
             self.tell("tasks_finished", [task])
             if failed:
                 self.tell("task_failed", task, task._exception)
 
+    def child_done_at_once(self, task: asyncio.Task[Any], name: str) -> None:
+        """A TaskGroup child finished in its eager first step: keep its coroutine's name."""
+        self.eager_names[task] = name
+
     def cancelled(self, task: asyncio.Task[Any], cause: str) -> None:
         if self.listeners:
             self.tell("task_cancelled", task, cause)
 
-    def group_cancelled(self, path: str, cause: str) -> None:
+    def group_entered(self, group: Any) -> None:
+        keeper = group._keeper
+        if keeper.stats is None:
+            self.counters_for(keeper)  # its running children are counted from now on
+        if self.tracer is not None:
+            self.tracer.group_entered(group)
+
+    def group_cancelled(self, group: Any, cause: str) -> None:
+        if self.tracer is not None:
+            self.tracer.group_cancelled(group, cause)
         if self.listeners:
-            self.tell("group_cancelled", path, cause)
+            self.tell("group_cancelled", group._path_text(), cause)
+
+    def group_exited(self, group: Any, error: BaseException | None) -> None:
+        if self.tracer is not None:
+            self.tracer.group_exited(group, error)
 
     # -- counters -----------------------------------------------------------------------
 
     @staticmethod
-    def _count(
-        stats: dict[str, PathCounters],
-        path: str,
-        done: list[asyncio.Task[Any]],
-        duration: float,
-    ) -> int:
-        """Count *done* (all finished) under *path*; return how many failed."""
-        counters = stats.get(path)
+    def _counters(stats: dict[tuple[str, str], PathCounters], path: str, name: str) -> PathCounters:
+        counters = stats.get((path, name))
         if counters is None:
-            counters = stats[path] = PathCounters()
-        cancelled = list(map(_state_of, done)).count("CANCELLED")
-        failed = len(done) - list(map(_exception_of, done)).count(None)
-        counters.add(len(done), failed, cancelled, duration)
-        return failed
+            counters = stats[path, name] = PathCounters()
+        return counters
 
-    def adopt(self, keeper: Keeper) -> dict[str, PathCounters]:
-        """Start counting on *keeper*'s loop: fresh counters, seen by snapshot()."""
-        stats: dict[str, PathCounters] = {}
+    def counters_for(self, keeper: Keeper) -> dict[tuple[str, str], PathCounters]:
+        stats: dict[tuple[str, str], PathCounters] = {}
         keeper.stats = stats
-        keeper.observer = self
         with self.lock:
             self.keepers.add(keeper)
         return stats
@@ -243,10 +373,6 @@ class Observer:
 
     # -- hotspots -----------------------------------------------------------------------
 
-    def sample_rate(self, hotspots: float) -> None:
-        """Record the call site of one spawn() in ``1 / hotspots`` (none for 0)."""
-        self.every = self.countdown = round(1 / hotspots) if hotspots else 0
-
     def sample(self, keeper: Keeper, task: asyncio.Task[Any], frame: Any) -> None:
         site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         counts = self.sites.get(site)
@@ -264,5 +390,6 @@ class Observer:
         if not sampled:
             return
         for task in tasks:
-            if task in sampled and task.done():
-                self.sites[sampled.pop(task)][0] -= 1
+            site = sampled.pop(task, None)
+            if site is not None:
+                self.sites[site][0] -= 1

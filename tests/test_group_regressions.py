@@ -333,6 +333,44 @@ async def test_1e_outside_cancel_merged_into_the_groups_then_turned_into_an_erro
     ]
 
 
+async def test_1e_group_cancel_in_the_cleanup_turned_into_an_error() -> None:
+    """1e, found by the differential test: an outside cancellation reaches the body; a
+    child fails during the body's cleanup, and the group cancels the cleanup; the body
+    turns that into an error. Both errors are raised, and the outside cancellation
+    strikes at the next await (before, on 3.10: the next await succeeded)."""
+    ready = asyncio.Event()
+    cleaning = asyncio.Event()
+    runner: list[asyncio.Task[None]] = []
+
+    async def fail_during_cleanup() -> NoReturn:
+        await cleaning.wait()
+        raise MyExc("child")
+
+    async def scenario(log: list[str]) -> None:
+        runner.append(this_task())
+        try:
+            async with TaskGroup() as tg:
+                tg.spawn(fail_during_cleanup())
+                ready.set()
+                try:
+                    try:
+                        await asyncio.sleep(LONG)
+                    finally:
+                        cleaning.set()
+                        await asyncio.sleep(LONG)  # cancelled by the group, for the child
+                except asyncio.CancelledError:
+                    raise MyExc("body") from None
+        except ExceptionGroup as eg:
+            log.append(f"raised {sorted(repr(e) for e in eg.exceptions)}")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    task = asyncio.ensure_future(run_in_task(scenario))
+    await ready.wait()
+    runner[0].cancel()
+    assert await task == ["raised [\"MyExc('body')\", \"MyExc('child')\"]", "cancelled"]
+
+
 async def test_1e_an_outside_cancel_seen_by_an_inner_group_reaches_the_outer_one() -> None:
     """1e, found by the differential test: cancel() of the outer group reaches the inner
     group's wait; while it cancels its child, the task is cancelled from outside. The

@@ -62,14 +62,26 @@ def _message(cancelled: BaseException) -> Any:
     return cancelled.args[0] if cancelled.args else None
 
 
-def _handled_cancellation(exc: BaseException) -> BaseException | None:
-    """The nearest CancelledError that *exc* was raised while handling, if any."""
+def _handled_cancellations(exc: BaseException) -> Iterator[BaseException]:
+    """3.10: the CancelledErrors *exc* was raised while handling, nearest first.
+
+    Each one was thrown into the task, but for one that chains a CancelledError
+    with a message other than a group's: that one came out of an awaited task
+    (the TimeoutError of wait_for() chains the inner task's, for one), and says
+    nothing about this task; the walk stops there.
+    """
     context = exc.__context__
     for _ in range(100):  # a chain made by hand can loop: give up rather than spin
-        if context is None or isinstance(context, asyncio.CancelledError):
-            return context
+        if context is None:
+            return
+        if isinstance(context, asyncio.CancelledError):
+            cause = context.__context__
+            if isinstance(cause, asyncio.CancelledError) and not (
+                _is_ours(context) or _is_ours(cause)
+            ):
+                return
+            yield context
         context = context.__context__
-    return None
 
 
 class _Parent:
@@ -81,8 +93,8 @@ class _Parent:
     ``_group_cancels`` and mark them with a message. Any other cancellation a
     group learns of is an outside one, and stays in effect until the group
     exits, as a raised ``cancelling()`` does on 3.11+: one still pending, one
-    that reaches the group, and one that the body turned into another
-    exception (see ``saw()``).
+    that reaches the group or merged into a group's, and one that the body
+    turned into another exception (see ``saw()``).
     """
 
     __slots__ = ("outside", "outside_message", "requested", "task")
@@ -102,8 +114,8 @@ class _Parent:
         # 3.10: two requests merge into one CancelledError, so whoever comes second
         # decides its message. An outside cancellation already pending interrupts
         # the body for us too: keep its message, which tells every group that it
-        # is not theirs. Otherwise ours is set on the task too, and saw() checks
-        # that nobody has replaced it.
+        # is not theirs. Otherwise ours is set on the task too, and _learn_from()
+        # checks that nobody has replaced it.
         _group_cancels[task] = _group_cancels.get(task, 0) + 1
         if self._outside_pending():
             return
@@ -137,15 +149,9 @@ class _Parent:
             self._learn_from(exc)
         # The body turned a cancellation into an error, or a second cancellation
         # replaced it during the body's cleanup: if it was an outside one, 3.11+
-        # still counts it in cancelling(), so it counts here too. A CancelledError
-        # that chains one that no group sent came out of an awaited task (the
-        # TimeoutError of wait_for() chains the inner task's, for one): it says
-        # nothing about this task.
-        handled = _handled_cancellation(exc)
-        if handled is not None:
-            cause = handled.__context__
-            if not isinstance(cause, asyncio.CancelledError) or _is_ours(cause):
-                self._learn_from(handled)
+        # still counts it in cancelling(), so it counts here too.
+        for handled in _handled_cancellations(exc):
+            self._learn_from(handled)
 
     def _learn_from(self, cancelled: BaseException) -> None:
         """3.10: note the outside cancellation that *cancelled* is, or merged into."""

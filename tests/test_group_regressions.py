@@ -298,6 +298,124 @@ async def test_1e_group_cancel_during_the_cleanup_of_an_outside_cancel() -> None
     assert await task == ["cleanup", "cancelled"]
 
 
+async def test_1e_outside_cancel_merged_into_the_groups_then_turned_into_an_error() -> None:
+    """1e, found by the differential test: a child fails and the group cancels the body;
+    before the body runs, the task is cancelled from outside too (on 3.10 the two merge
+    into the group's CancelledError); the body turns it into an error. The outside
+    cancellation still strikes at the next await."""
+    loop = asyncio.get_running_loop()
+    runner: list[asyncio.Task[None]] = []
+
+    async def fail() -> NoReturn:
+        await asyncio.sleep(0)
+        # The outside cancel comes two iterations on: after the group has cancelled
+        # the body for this failure, before the body has run.
+        loop.call_soon(loop.call_soon, runner[0].cancel)
+        raise MyExc("child")
+
+    async def scenario(log: list[str]) -> None:
+        runner.append(this_task())
+        try:
+            async with TaskGroup() as tg:
+                tg.spawn(fail())
+                try:
+                    await asyncio.sleep(LONG)
+                except asyncio.CancelledError:
+                    raise MyExc("body") from None
+        except ExceptionGroup as eg:
+            log.append(f"raised {sorted(repr(e) for e in eg.exceptions)}")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    assert await run_in_task(scenario) == [
+        "raised [\"MyExc('body')\", \"MyExc('child')\"]",
+        "cancelled",
+    ]
+
+
+async def test_1e_group_cancel_in_the_cleanup_turned_into_an_error() -> None:
+    """1e, found by the differential test: an outside cancellation reaches the body; a
+    child fails during the body's cleanup, and the group cancels the cleanup; the body
+    turns that into an error. Both errors are raised, and the outside cancellation
+    strikes at the next await (before, on 3.10: the next await succeeded)."""
+    ready = asyncio.Event()
+    cleaning = asyncio.Event()
+    runner: list[asyncio.Task[None]] = []
+
+    async def fail_during_cleanup() -> NoReturn:
+        await cleaning.wait()
+        raise MyExc("child")
+
+    async def scenario(log: list[str]) -> None:
+        runner.append(this_task())
+        try:
+            async with TaskGroup() as tg:
+                tg.spawn(fail_during_cleanup())
+                ready.set()
+                try:
+                    try:
+                        await asyncio.sleep(LONG)
+                    finally:
+                        cleaning.set()
+                        await asyncio.sleep(LONG)  # cancelled by the group, for the child
+                except asyncio.CancelledError:
+                    raise MyExc("body") from None
+        except ExceptionGroup as eg:
+            log.append(f"raised {sorted(repr(e) for e in eg.exceptions)}")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")  # pragma: no cover - a failure
+
+    task = asyncio.ensure_future(run_in_task(scenario))
+    await ready.wait()
+    runner[0].cancel()
+    assert await task == ["raised [\"MyExc('body')\", \"MyExc('child')\"]", "cancelled"]
+
+
+async def test_1e_an_outside_cancel_seen_by_an_inner_group_reaches_the_outer_one() -> None:
+    """1e, found by the differential test: cancel() of the outer group reaches the inner
+    group's wait; while it cancels its child, the task is cancelled from outside. The
+    inner group raises a CancelledError that carries both: the outer group must see
+    the outside one in it and raise it too (before, on 3.10, its block exited)."""
+    runner: list[asyncio.Task[None]] = []
+
+    async def child() -> None:
+        try:
+            await asyncio.sleep(LONG)
+        except asyncio.CancelledError:
+            runner[0].cancel()  # from outside, while the inner group waits for this child
+            raise
+
+    async def scenario(log: list[str]) -> None:
+        runner.append(this_task())
+        async with TaskGroup("outer") as outer:
+            outer.cancel()
+            async with TaskGroup("inner") as inner:
+                inner.spawn(child())
+        log.append("left the block")  # pragma: no cover - a failure
+
+    assert await run_in_task(scenario) == ["cancelled"]
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "timeout"), reason="asyncio.timeout() is 3.11+")
+async def test_a_timeout_around_a_cancelled_group_leaves_no_cancellation_behind() -> None:
+    """Found by the differential test: on 3.11/3.12 the group takes back its cancel()
+    in a step of its own, and a timeout around it can expire during that step. That
+    is a TimeoutError then (3.13+: the group needs no step, and the timeout does not
+    expire); either way no cancellation is left to strike at the next await."""
+
+    async def scenario(log: list[str]) -> None:
+        try:
+            async with asyncio.timeout(0):  # type: ignore[attr-defined,unused-ignore]
+                async with TaskGroup() as tg:
+                    tg.cancel()
+        except TimeoutError:
+            log.append("timed out")
+        await asyncio.sleep(0)
+        log.append("next await succeeded")
+
+    assert (await run_in_task(scenario))[-1] == "next await succeeded"
+
+
 # --- 3.10 guards: what is NOT an outside cancellation ----------------------------------
 
 

@@ -81,14 +81,26 @@ def _message(cancelled: BaseException) -> Any:
     return cancelled.args[0] if cancelled.args else None
 
 
-def _handled_cancellation(exc: BaseException) -> BaseException | None:
-    """The nearest CancelledError that *exc* was raised while handling, if any."""
+def _handled_cancellations(exc: BaseException) -> Iterator[BaseException]:
+    """3.10: the CancelledErrors *exc* was raised while handling, nearest first.
+
+    Each one was thrown into the task, but for one that chains a CancelledError
+    with a message other than a group's: that one came out of an awaited task
+    (the TimeoutError of wait_for() chains the inner task's, for one), and says
+    nothing about this task; the walk stops there.
+    """
     context = exc.__context__
     for _ in range(100):  # a chain made by hand can loop: give up rather than spin
-        if context is None or isinstance(context, asyncio.CancelledError):
-            return context
+        if context is None:
+            return
+        if isinstance(context, asyncio.CancelledError):
+            cause = context.__context__
+            if isinstance(cause, asyncio.CancelledError) and not (
+                _is_ours(context) or _is_ours(cause)
+            ):
+                return
+            yield context
         context = context.__context__
-    return None
 
 
 class _Parent:
@@ -100,8 +112,8 @@ class _Parent:
     ``_group_cancels`` and mark them with a message. Any other cancellation a
     group learns of is an outside one, and stays in effect until the group
     exits, as a raised ``cancelling()`` does on 3.11+: one still pending, one
-    that reaches the group, and one that the body turned into another
-    exception (see ``saw()``).
+    that reaches the group or merged into a group's, and one that the body
+    turned into another exception (see ``saw()``).
     """
 
     __slots__ = ("outside", "outside_message", "requested", "task")
@@ -122,8 +134,8 @@ class _Parent:
         # 3.10: two requests merge into one CancelledError, so whoever comes second
         # decides its message. An outside cancellation already pending interrupts
         # the body for us too: keep its message, which tells every group that it
-        # is not theirs. Otherwise ours is set on the task too, and saw() checks
-        # that nobody has replaced it.
+        # is not theirs. Otherwise ours is set on the task too, and _learn_from()
+        # checks that nobody has replaced it.
         _group_cancels[task] = _group_cancels.get(task, 0) + 1
         if self._outside_pending():
             return
@@ -153,22 +165,23 @@ class _Parent:
         """Note an exception that reached the group: the body's, or one from its wait."""
         if TASKS_CAN_UNCANCEL:
             return  # the task's counter knows every cancellation already
-        task: Any = self.task
         if isinstance(exc, asyncio.CancelledError):
-            if not _is_ours(exc):
-                self._note_outside(_message(exc))
-            elif self.requested and not _is_our_message(task._cancel_message):
-                # Somebody cancelled the task after us, merged into our CancelledError.
-                self._note_outside(task._cancel_message)
-        # The body turned an outside cancellation into an error, or a second
-        # cancellation replaced it during the body's cleanup: on 3.11+ it is still
-        # counted by cancelling(), so it still counts here. Only a CancelledError
-        # that chains nothing is taken for the task's own: one that chains
-        # another came out of an awaited task (TimeoutError from wait_for() chains
-        # the inner task's, for one) and says nothing about this task.
-        handled = _handled_cancellation(exc)
-        if handled is not None and handled.__context__ is None and not _is_ours(handled):
-            self._note_outside(_message(handled))
+            self._learn_from(exc)
+        # The body turned a cancellation into an error, or a second cancellation
+        # replaced it during the body's cleanup: if it was an outside one, 3.11+
+        # still counts it in cancelling(), so it counts here too.
+        for handled in _handled_cancellations(exc):
+            self._learn_from(handled)
+
+    def _learn_from(self, cancelled: BaseException) -> None:
+        """3.10: note the outside cancellation that *cancelled* is, or merged into."""
+        task: Any = self.task
+        if not _is_ours(cancelled):
+            self._note_outside(_message(cancelled))
+        elif not _is_our_message(task._cancel_message):
+            # Somebody cancelled the task after a group did (each group sets its
+            # message on the task), and it merged into the group's CancelledError.
+            self._note_outside(task._cancel_message)
 
     def withdraw(self) -> int:
         """Take back the group's cancellation; return how many others remain."""
@@ -196,6 +209,17 @@ class _Parent:
         clears it from 3.13 on; on 3.10-3.12 only a step of the task can.
         """
         return bool(getattr(self.task, "_must_cancel", False))
+
+    def outgoing(self, cancelled: BaseException) -> BaseException:
+        """The CancelledError the block raises, marked as an outside one where it is.
+
+        3.10: the group that raises it may be the only one to know that an outside
+        cancellation merged into a group's: the message tells the groups around.
+        """
+        if not TASKS_CAN_UNCANCEL and self.outside and _is_ours(cancelled):
+            message = self.outside_message
+            cancelled.args = () if message is None else (message,)
+        return cancelled
 
     def rearm(self) -> None:
         """Keep another cancellation pending while the group raises its errors."""
@@ -463,7 +487,7 @@ class TaskGroup:
                 if parent.withdraw() == 0:
                     propagate = None  # the only cancellation was ours
                     if parent.still_pending():
-                        await self._take_back(parent)
+                        propagate = await self._take_back(parent)
                 elif propagate is None:
                     propagate = pending  # somebody else's: keep it
 
@@ -475,7 +499,8 @@ class TaskGroup:
                 self._errors.append(exc)
 
             if propagate is not None and not self._errors:
-                return propagate  # cancellation from outside, with nothing else to report
+                # Cancellation from outside, with nothing else to report.
+                return parent.outgoing(propagate)
 
             if self._errors:
                 if parent.cancelling():
@@ -491,21 +516,22 @@ class TaskGroup:
             exc = propagate = pending = None
 
     @staticmethod
-    async def _take_back(parent: _Parent) -> None:
+    async def _take_back(parent: _Parent) -> BaseException | None:
         """3.10-3.12: let the group's pending cancellation strike here, and drop it.
 
         asyncio's uncancel() clears a cancellation that has not reached the task
         yet from 3.13 on; before, only a step of the task can take it, and this
         is the one loop iteration that costs. A cancellation that somebody else
-        sends meanwhile merges into it: that one stays pending, for the next
-        await after the block, where it would strike without this step.
+        sends during that iteration merges into ours: it is returned, to be
+        raised from the block as an await in the body would have raised it.
         """
         try:
             await asyncio.sleep(0)
         except asyncio.CancelledError as cancelled:
             parent.saw(cancelled)
             if parent.cancelling():
-                parent.rearm()
+                return cancelled
+        return None
 
     def _report_displaced(self, loop: asyncio.AbstractEventLoop, base: BaseException) -> None:
         for error in self._errors:

@@ -584,6 +584,9 @@ class TaskGroup:
             if self._starts is None:
                 self._starts = {}
             self._starts[task] = loop.time()
+        watcher = _hooks.spawn_watcher
+        if watcher is not None:  # the pytest plugin, in strict mode
+            watcher(task, self._path)
         task.add_done_callback(self._on_done, context=self._callback_context)
         if self._shutting_down() and not task.done():
             task.cancel(self._reason)  # an eager child cancelled the group before it joined

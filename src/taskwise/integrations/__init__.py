@@ -1,0 +1,3 @@
+"""Integrations with other libraries; each module here is imported only when used."""
+
+__all__: list[str] = []

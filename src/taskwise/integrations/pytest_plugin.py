@@ -38,6 +38,7 @@ import sys
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from types import CoroutineType, GeneratorType
 from typing import Any, Final, final
 from weakref import WeakKeyDictionary
 
@@ -46,7 +47,6 @@ import pytest
 from .._core import _hooks
 from .._core._compat import BaseExceptionGroup
 from .._core._keeper import keeper_or_none
-from .._observe._tree import await_site
 
 __all__ = ["AllowLeftovers"]
 
@@ -264,6 +264,7 @@ class _Watch:
         )
         self.leftovers: list[_Finding] = []
         self.failures: list[_Finding] = []
+        self.finalizing = False  # whether _Strict._after_fixtures will run
         self.record = self._record  # bound once: the core compares it when it unsets it
 
     # -- what spawn() and TaskGroup.spawn() tell -------------------------------------------
@@ -308,7 +309,7 @@ class _Watch:
         group = f"group {path!r}" if path else "no group"
         text = f"{task.get_name()!r} ({group}), {site}"
         if not task.done():
-            where = await_site(task)
+            where = waiting_at(task)
             if where is not None:
                 text += f", waiting at {self.strict.relative(where)}"
         return text
@@ -338,11 +339,9 @@ class _Watch:
                         )
                     )
                 elif not task.cancelled() and task.exception() is not None:
+                    text = f"{task.get_name()!r}, left running by {self.item.name}, failed"
                     self.failures.append(
-                        _Finding(
-                            f"{task.get_name()!r} failed while it was being cancelled",
-                            task.exception(),
-                        )
+                        _Finding(f"{text} when it was cancelled", task.exception())
                     )
             leftovers = self.running(loop, (self.phase,))
 
@@ -398,19 +397,15 @@ class _Watch:
             loop.run_until_complete(self.stop(leftovers))
 
     def findings(self) -> str:
-        name = self.item.name
+        """What was found, for a person: the lost failures, then the leftovers."""
         lines: list[str] = []
         if self.failures:
-            count = len(self.failures)
-            lines.append(
-                f"{name}: {count} spawned task{'s' if count != 1 else ''} failed, and "
-                f"nobody could read the exception:"
-            )
+            lines.append(self.failed_line())
             lines.extend(f"  {finding.text}" for finding in self.failures)
         if self.leftovers:
             count = len(self.leftovers)
             lines.append(
-                f"{name} left {count} task{'s' if count != 1 else ''} running "
+                f"{self.item.name} left {count} task{'s' if count != 1 else ''} running "
                 f"(taskwise cancelled {'them' if count != 1 else 'it'}):"
             )
             lines.extend(f"  {finding.text}" for finding in self.leftovers)
@@ -421,26 +416,46 @@ class _Watch:
             )
         return "\n".join(lines)
 
+    def failed_line(self) -> str:
+        count = len(self.failures)
+        if count == 1:
+            return f"{self.item.name}: a spawned task failed, and nobody could read its exception:"
+        return (
+            f"{self.item.name}: {count} spawned tasks failed, and nobody could read "
+            f"their exceptions:"
+        )
+
     def raise_findings(self) -> None:
         """Fail the test with what was found, if anything (and forget it).
 
         A lost failure fails it with the task's own exception (a group of them, if
-        several), carrying a note that says which task it was and where it came from.
+        several), with a note that says which task it was and where it came from.
         """
         __tracebackhide__ = _ours
-        if not (self.failures or self.leftovers):
+        failures, self.failures = self.failures, []
+        if not failures:
+            if self.leftovers:
+                text = self.findings()
+                self.leftovers = []
+                raise pytest.fail.Exception(text, pytrace=False)
             return
-        text = self.findings()
-        causes = [f.exception for f in self.failures if f.exception is not None]
-        self.failures = []
-        self.leftovers = []
-        if not causes:
-            raise pytest.fail.Exception(text, pytrace=False)
+        causes: list[BaseException] = []
+        for finding in failures:
+            assert finding.exception is not None
+            add_note(finding.exception, f"taskwise strict mode: {finding.text}")
+            causes.append(finding.exception)
         if len(causes) == 1:
-            (cause,) = causes
-            add_note(cause, text)
-            raise cause
-        raise BaseExceptionGroup(text, causes)
+            error = causes[0]
+        else:
+            error = BaseExceptionGroup(
+                f"{self.item.name}: {len(causes)} spawned tasks failed, and nobody could "
+                f"read their exceptions",
+                causes,
+            )
+        if self.leftovers:
+            add_note(error, self.findings())
+            self.leftovers = []
+        raise error
 
     def report_beside(self, item: pytest.Item, when: str) -> None:
         """The test failed anyway: add what was found as a section of its report."""
@@ -482,10 +497,10 @@ class _Handler:
             and isinstance(exception, BaseException)
             and "taskwise.spawn()" in message
         ):
-            info = self.watch.spawned.get(task)
-            text = self.watch.describe(task, info, str(context.get("group_path", "")))
-            name = type(exception).__name__
-            self.watch.failures.append(_Finding(f"{text}: {name}: {exception}", exception))
+            watch = self.watch
+            text = watch.describe(task, watch.spawned.get(task), str(context.get("group_path", "")))
+            text += f", failed while {watch.item.name} ran"
+            watch.failures.append(_Finding(text, exception))
             return
         if self.previous is not None:
             self.previous(loop, context)
@@ -552,11 +567,28 @@ class _Strict:
         watch = self.watch
         if watch is None:
             return (yield)
+        if not watch.finalizing:
+            # The first fixture of the test: the test is set up as a node by now, and a
+            # finalizer added to it runs after every function-scoped fixture's teardown,
+            # and before that of wider fixtures (a module- or session-scoped loop's).
+            watch.finalizing = True
+            watch.item.addfinalizer(self._after_fixtures)
         watch.scopes.append(fixturedef.scope)
         try:
-            return (yield)
+            value = yield
         finally:
             watch.scopes.pop()
+        if fixturedef.scope == "function" and _owns_a_loop(value):
+            # A function-scoped loop (pytest-asyncio's runner): the fixtures that use it
+            # are torn down before it (its finalizers run last added, first), and this
+            # runs between them and its own teardown.
+            fixturedef.addfinalizer(self._after_fixtures)
+        return value
+
+    def _after_fixtures(self) -> None:
+        watch = self.watch
+        if watch is not None:
+            watch.stop_outside()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -622,6 +654,37 @@ def _timeout(text: str) -> float:
             f"for example taskwise_cancel_timeout = 5"
         )
     return seconds
+
+
+_SKIPPED_DIRS = (
+    os.path.dirname(asyncio.__file__) + os.sep,
+    os.path.dirname(os.path.dirname(__file__)) + os.sep,  # taskwise's own
+)
+
+
+def waiting_at(task: asyncio.Task[Any]) -> str | None:
+    """``file:line`` of the innermost ``await`` of a pending *task* in code outside asyncio
+    and taskwise (a group's body waiting for its tasks waits in the ``async with`` line)."""
+    coro: Any = task.get_coro()
+    site = None
+    while coro is not None:
+        if isinstance(coro, CoroutineType):
+            frame, coro = coro.cr_frame, coro.cr_await
+        elif isinstance(coro, GeneratorType):
+            frame, coro = coro.gi_frame, coro.gi_yieldfrom
+        else:
+            break  # a Future, or an awaitable of another kind: the chain ends here
+        if frame is not None and not frame.f_code.co_filename.startswith(_SKIPPED_DIRS):
+            site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return site
+
+
+def _owns_a_loop(value: object) -> bool:
+    """Whether a fixture's *value* is an event loop, or an ``asyncio.Runner`` (or its
+    backport) holding one."""
+    if isinstance(value, asyncio.AbstractEventLoop):
+        return True
+    return type(value).__name__ == "Runner" and callable(getattr(value, "get_loop", None))
 
 
 def _ours(info: pytest.ExceptionInfo[BaseException]) -> bool:

@@ -13,7 +13,12 @@ import textwrap
 
 import pytest
 
-from taskwise.integrations.pytest_plugin import AllowLeftovers, allowed, check_patterns
+from taskwise.integrations.pytest_plugin import (
+    AllowLeftovers,
+    allowed,
+    check_patterns,
+    relative_to,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -191,6 +196,18 @@ SHARED_LOOP = """
         task.cancel()
 
 
+    @pytest_asyncio.fixture(loop_scope="{scope}", scope="{scope}")
+    async def doomed() -> asyncio.Event:
+        trigger = asyncio.Event()
+
+        async def fail_when_triggered() -> None:
+            await trigger.wait()
+            raise ValueError("the fixture's task failed")
+
+        spawn(fail_when_triggered(), name="doomed")
+        return trigger
+
+
     async def test_a_leaks(heartbeat: asyncio.Task[None]) -> None:
         seen["a"] = spawn(forever(), name="a-leak")
 
@@ -201,6 +218,11 @@ SHARED_LOOP = """
         assert seen["a"].cancelled()
         assert not heartbeat.done()
         assert seen["a"].get_loop() is asyncio.get_running_loop()
+
+
+    async def test_c_a_fixtures_task_fails(doomed: asyncio.Event) -> None:
+        doomed.set()
+        await asyncio.sleep(0.01)
 """
 
 
@@ -208,11 +230,19 @@ SHARED_LOOP = """
 def test_module_and_session_loops(pytester: pytest.Pytester, scope: str) -> None:
     project(pytester, SHARED_LOOP.format(scope=scope))
     result = run(pytester, "--taskwise-strict")
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["test_a_leaks left 1 task running*", "  'a-leak' (no group)*"])
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "test_a_leaks left 1 task running*",
+            "  'a-leak' (no group)*",
+            "E       ValueError: the fixture's task failed",
+            "E       taskwise strict mode: 'doomed' (no group), spawned before the test "
+            "started, failed while test_c_a_fixtures_task_fails ran",
+        ]
+    )
     result.stdout.no_fnmatch_line("*'heartbeat'*")
-    # Without strict mode, a's leftover runs on into b.
-    run(pytester).assert_outcomes(passed=1, failed=1)
+    # Without strict mode, a's leftover runs on into b, and c's failure is only logged.
+    run(pytester).assert_outcomes(passed=2, failed=1)
 
 
 FIXTURE_TASKS = """
@@ -495,10 +525,12 @@ def test_anyio(pytester: pytest.Pytester) -> None:
 
 EDGES = """
     import asyncio
-    import logging
+    import types
+    from collections.abc import AsyncIterator, Generator, Iterator
     from typing import Any
 
     import pytest
+    import pytest_asyncio
 
     from taskwise import spawn
 
@@ -524,6 +556,38 @@ EDGES = """
 
     async def crash() -> None:
         raise ValueError("boom")
+
+
+    async def hydra(depth: int) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if depth < 3:  # respawns itself when cancelled, three times
+                spawn(hydra(depth + 1), name=f"hydra-{depth + 1}")
+            raise
+
+
+    @types.coroutine
+    def bare_yield() -> Generator[None, None, None]:
+        yield  # the innermost await: a generator-based coroutine's
+
+
+    async def spinning() -> None:
+        while True:
+            await bare_yield()
+
+
+    @pytest.fixture
+    def own_loop() -> Iterator[asyncio.AbstractEventLoop]:
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+
+    @pytest.fixture
+    def broken() -> Iterator[None]:
+        yield
+        raise RuntimeError("the fixture's teardown broke")
 
 
     @pytest.mark.asyncio
@@ -564,6 +628,24 @@ EDGES = """
         assert [r["task"].get_name() for r in reports] == ["expected"]
 
 
+    @pytest_asyncio.fixture
+    async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
+        loop = asyncio.get_running_loop()
+        errors: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda loop, context: errors.append(context))
+        yield errors
+        loop.set_exception_handler(None)
+
+
+    @pytest.mark.asyncio
+    async def test_a_fixtures_handler_takes_the_reports(
+        loop_errors: list[dict[str, Any]],
+    ) -> None:
+        spawn(crash(), name="expected")
+        await asyncio.sleep(0.01)
+        assert [r["task"].get_name() for r in loop_errors] == ["expected"]
+
+
     @pytest.mark.asyncio
     async def test_other_reports_are_passed_on(caplog: pytest.LogCaptureFixture) -> None:
         asyncio.get_running_loop().call_exception_handler({"message": "not taskwise's"})
@@ -576,29 +658,62 @@ EDGES = """
         pytest.skip("not today")
 
 
-    loops: list[asyncio.AbstractEventLoop] = []
-
-
-    def test_sync_test_with_its_own_loop() -> None:
-        loop = asyncio.new_event_loop()
-        loops.append(loop)
-
+    def test_sync_test_with_its_own_loop(own_loop: asyncio.AbstractEventLoop) -> None:
         async def start() -> None:
             spawn(forever(), name="orphan")  # its own loop
 
+        own_loop.run_until_complete(start())
+
+
+    @pytest.mark.asyncio
+    async def test_another_loop(own_loop: asyncio.AbstractEventLoop) -> None:
+        async def start() -> None:
+            spawn(forever(), name="elsewhere")
+
+        await asyncio.to_thread(own_loop.run_until_complete, start())
+
+
+    def test_a_closed_loop(broken: None) -> None:
+        loop = asyncio.new_event_loop()
+
+        async def start() -> None:
+            spawn(forever(), name="stranded")
+
         loop.run_until_complete(start())
+        loop.close()  # nothing can stop the task now: not looked at
 
 
-    def test_zz_close_the_loop() -> None:
-        for loop in loops:
-            loop.close()
+    @pytest.mark.asyncio
+    async def test_hydra() -> None:
+        spawn(hydra(0), name="hydra-0")
+        await asyncio.sleep(0)
+
+
+    @pytest.mark.asyncio
+    async def test_spinning() -> None:
+        spawn(spinning(), name="spinning")
+        await asyncio.sleep(0)
+
+
+    @pytest.mark.asyncio
+    async def test_one_failure_and_a_leftover() -> None:
+        spawn(forever(), name="poll")
+        spawn(crash(), name="one")
+        await asyncio.sleep(0.01)
+
+
+    @pytest.mark.asyncio
+    async def test_one_failure_when_failing_anyway() -> None:
+        spawn(crash(), name="one")
+        await asyncio.sleep(0.01)
+        raise KeyError("the test's own")
 """
 
 
 def test_edges(pytester: pytest.Pytester) -> None:
     project(pytester, EDGES, timeout=0.2)
     result = run(pytester, "--taskwise-strict", "-rs")
-    result.assert_outcomes(passed=4, failed=4, skipped=1, errors=1)
+    result.assert_outcomes(passed=6, failed=8, skipped=1, errors=4)
     result.stdout.fnmatch_lines_random(
         [
             "*'stubborn' was still running 0.2 s after it was cancelled, and was left running",
@@ -610,24 +725,53 @@ def test_edges(pytester: pytest.Pytester) -> None:
             "*- Captured taskwise call -*",
             "test_fails_anyway: 2 spawned tasks failed, and nobody could read their exceptions:",
             "test_fails_anyway left 1 task running*",
+            "test_one_failure_when_failing_anyway: a spawned task failed, and nobody could "
+            "read its exception:",
             # Two failures: a group of the tasks' own exceptions, each with its note.
             "*ExceptionGroup: test_two_failures: 2 spawned tasks failed, and nobody could read "
             "their exceptions (2 sub-exceptions)",
             "*| taskwise strict mode: 'one' (no group), spawned at test_project.py:"
             f"{line_of(EDGES, 'first of two')}, failed while test_two_failures ran",
+            # One failure and a leftover: the note on the failure names both.
+            "E       taskwise strict mode: 'one' (no group), spawned at *, failed while "
+            "test_one_failure_and_a_leftover ran",
+            "E       test_one_failure_and_a_leftover left 1 task running*",
+            # Tasks on loops other than the test's: looked at after the teardown.
             "*ERROR at teardown of test_sync_test_with_its_own_loop*",
             f"  'orphan' (no group), spawned at test_project.py:{line_of(EDGES, 'its own loop')}, *",
+            "*ERROR at teardown of test_another_loop*",
+            "  'elsewhere' (no group), spawned at *",
+            # What the cleanup of leftovers spawns is stopped too, after three rounds later.
+            "test_hydra left 3 tasks running*",
+            "*ERROR at teardown of test_hydra*",
+            "  'hydra-3' (no group)*",
+            f"  'spinning' (no group), spawned at *, waiting at test_project.py:"
+            f"{line_of(EDGES, 'the innermost await')}",
+            # A fixture's teardown that breaks keeps its error.
+            "*ERROR at teardown of test_a_closed_loop*",
+            "E       RuntimeError: the fixture's teardown broke",
         ]
     )
+    result.stdout.no_fnmatch_line("*stranded*")
     # The skipped test's leftover was cancelled too, silently: the skip stands.
     result.stdout.no_fnmatch_line("*skipped-poll*")
 
 
-def test_a_bad_cancel_timeout_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    project(pytester, "def test_nothing() -> None:\n    pass\n", timeout=-1)
+@pytest.mark.parametrize("timeout", ["-1", "soon"])
+def test_a_bad_cancel_timeout_is_a_usage_error(pytester: pytest.Pytester, timeout: str) -> None:
+    project(pytester, "def test_nothing() -> None:\n    pass\n")
+    ini = (pytester.path / "pytest.ini").read_text(encoding="utf-8")
+    ini = ini.replace("taskwise_cancel_timeout = 2.0", f"taskwise_cancel_timeout = {timeout}")
+    (pytester.path / "pytest.ini").write_text(ini, encoding="utf-8")
     result = run(pytester, "--taskwise-strict")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*taskwise_cancel_timeout takes a number of seconds*'-1'*"])
+    result.stderr.fnmatch_lines([f"*taskwise_cancel_timeout takes a number of seconds*{timeout}*"])
+
+
+def test_sites_are_shown_relative_to_the_rootdir() -> None:
+    assert relative_to("/project", "/project/tests/test_x.py:3") == "tests/test_x.py:3"
+    assert relative_to("/project", "/elsewhere/lib.py:9") == "/elsewhere/lib.py:9"
+    assert relative_to("/project", "/projectile/x.py:1") == "/projectile/x.py:1"
 
 
 def test_import_taskwise_imports_neither_pytest_nor_the_plugin() -> None:

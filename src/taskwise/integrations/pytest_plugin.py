@@ -264,7 +264,7 @@ class _Watch:
         )
         self.leftovers: list[_Finding] = []
         self.failures: list[_Finding] = []
-        self.finalizing = False  # whether _Strict._after_fixtures will run
+        self.finalizing = False  # whether stop_outside() is one of the test's finalizers
         self.record = self._record  # bound once: the core compares it when it unsets it
 
     # -- what spawn() and TaskGroup.spawn() tell -------------------------------------------
@@ -321,9 +321,12 @@ class _Watch:
         the tasks their cleanup spawned, for a few rounds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.strict.cancel_timeout
-        for _ in range(3):
+        for again in range(3):
+            if again:  # what the cleanup of the last round spawned (anything later is
+                # left for the look after the teardown)
+                leftovers = self.running(loop, (self.phase,))
             if not leftovers:
-                break
+                return
             for task, info in leftovers:
                 self.leftovers.append(_Finding(self.describe(task, info)))
                 task.cancel(CANCEL_MESSAGE)
@@ -343,16 +346,17 @@ class _Watch:
                     self.failures.append(
                         _Finding(f"{text} when it was cancelled", task.exception())
                     )
-            leftovers = self.running(loop, (self.phase,))
 
     async def settle(self, loop: asyncio.AbstractEventLoop) -> None:
         """Let the keeper look at the tasks that just finished: a failure among them is
         reported within a few loop iterations, and is the test's."""
         keeper = keeper_or_none(loop)
-        for iteration in range(SETTLE_ITERATIONS):
-            if keeper is None or (iteration >= 2 and not keeper.ticking):
-                break
+        iteration = 0
+        while keeper is not None and iteration < SETTLE_ITERATIONS:
+            if iteration >= 2 and not keeper.ticking:
+                return
             await asyncio.sleep(0)
+            iteration += 1
 
     # -- the test function -------------------------------------------------------------------
 
@@ -367,8 +371,8 @@ class _Watch:
             handler = _Handler(loop, watch)
             try:
                 result = await func(*args, **kwargs)
-            except (KeyboardInterrupt, SystemExit):
-                handler.remove()
+            except (KeyboardInterrupt, SystemExit):  # pragma: no cover - ends the run
+                handler.remove()  # (and waiting for tasks here would swallow it)
                 raise
             except BaseException:
                 await watch.end_of_function(loop, handler)
@@ -463,8 +467,8 @@ class _Watch:
             return
         text = self.findings()
         for finding in self.failures:
-            if finding.exception is not None:
-                text += "\n\n" + format_failure(finding.exception)
+            assert finding.exception is not None
+            text += "\n\n" + format_failure(finding.exception)
         item.add_report_section(when, "taskwise", text)
         self.failures = []
         self.leftovers = []
@@ -530,10 +534,7 @@ class _Strict:
         self.watch: _Watch | None = None
 
     def relative(self, site: str) -> str:
-        """*site* (a file name, perhaps with ':line') relative to the rootdir, if inside it."""
-        if site.startswith(self.rootdir + os.sep):
-            return site[len(self.rootdir) + 1 :]
-        return site
+        return relative_to(self.rootdir, site)
 
     def pytest_report_header(self) -> str:
         return (
@@ -565,14 +566,14 @@ class _Strict:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
         watch = self.watch
-        if watch is None:
+        if watch is None:  # pragma: no cover - a fixture set up outside any test's setup
             return (yield)
         if not watch.finalizing:
             # The first fixture of the test: the test is set up as a node by now, and a
             # finalizer added to it runs after every function-scoped fixture's teardown,
             # and before that of wider fixtures (a module- or session-scoped loop's).
             watch.finalizing = True
-            watch.item.addfinalizer(self._after_fixtures)
+            watch.item.addfinalizer(watch.stop_outside)
         watch.scopes.append(fixturedef.scope)
         try:
             value = yield
@@ -582,19 +583,14 @@ class _Strict:
             # A function-scoped loop (pytest-asyncio's runner): the fixtures that use it
             # are torn down before it (its finalizers run last added, first), and this
             # runs between them and its own teardown.
-            fixturedef.addfinalizer(self._after_fixtures)
+            fixturedef.addfinalizer(watch.stop_outside)
         return value
-
-    def _after_fixtures(self) -> None:
-        watch = self.watch
-        if watch is not None:
-            watch.stop_outside()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         __tracebackhide__ = _ours
         watch = self.watch
-        if watch is None or watch.item is not item:
+        if watch is None or watch.item is not item:  # pragma: no cover - not set up by us
             return (yield)
         watch.phase = "call"
         function = item if isinstance(item, pytest.Function) else None
@@ -676,6 +672,13 @@ def waiting_at(task: asyncio.Task[Any]) -> str | None:
             break  # a Future, or an awaitable of another kind: the chain ends here
         if frame is not None and not frame.f_code.co_filename.startswith(_SKIPPED_DIRS):
             site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return site
+
+
+def relative_to(rootdir: str, site: str) -> str:
+    """*site* (a file name, perhaps with ':line') relative to *rootdir*, if inside it."""
+    if site.startswith(rootdir + os.sep):
+        return site[len(rootdir) + 1 :]
     return site
 
 

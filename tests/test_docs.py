@@ -6,6 +6,8 @@ an HTML comment on the line right before the block, change that:
 
 * ``<!-- docs-test: pytest -->``: the block is a test module; it is written to a temporary
   directory and run with pytest (the plugins it uses are test dependencies).
+  ``<!-- docs-test: pytest: ARGS -->`` adds pytest command-line arguments (say
+  ``--taskwise-strict``).
 * ``<!-- docs-test: skip: REASON -->``: the block is not run; the reason is required, and shows
   in pytest's report. Prefer running: servers bind 127.0.0.1 on a free port, and every
   framework a recipe uses is a test dependency.
@@ -14,6 +16,7 @@ an HTML comment on the line right before the block, change that:
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -88,8 +91,9 @@ def test_documented_example_runs(example: Example, tmp_path: Path) -> None:
         (tmp_path / "pytest.ini").write_text(ini, encoding="utf-8")
         module = tmp_path / "test_example.py"
         module.write_text(example.code, encoding="utf-8")
+        args = shlex.split(example.reason)  # the marker's extra pytest arguments, if any
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider"],
+            [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", *args],
             cwd=tmp_path,
             capture_output=True,
             text=True,

@@ -414,9 +414,8 @@ class _Watch:
             )
             lines.extend(f"  {finding.text}" for finding in self.leftovers)
             lines.append(
-                "Await or cancel the tasks a test starts before it ends. Tasks meant to "
-                f"outlive it can be allowed: @pytest.mark.{ALLOW}('<group path or task "
-                f"name>') on the test, or the {ALLOW} fixture in a fixture."
+                "Await or cancel the tasks a test starts before it ends; to let some outlive "
+                f"it, see the {ALLOW} marker and fixture."
             )
         return "\n".join(lines)
 

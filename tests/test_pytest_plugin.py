@@ -118,7 +118,7 @@ def test_asyncio_leftovers_and_failures_fail_the_test(pytester: pytest.Pytester)
             "test_leaves_a_task left 1 task running (taskwise cancelled it):",
             f"  'poll' (no group), spawned at test_project.py:{line_of(code, 'leak spawned')},"
             f" waiting at test_project.py:{line_of(code, 'waits here')}",
-            "Await or cancel the tasks a test starts before it ends.*",
+            "Await or cancel the tasks a test starts before it ends*",
             "*_ test_leaves_a_group _*",
             "test_leaves_a_group left 2 tasks running (taskwise cancelled them):",
             f"  'serving' (no group), spawned at test_project.py:{line_of(code, 'group spawned')},"

@@ -32,7 +32,7 @@ taskwise_cancel_timeout = {timeout}
 
 def project(pytester: pytest.Pytester, code: str, *, timeout: float = 2.0) -> None:
     (pytester.path / "pytest.ini").write_text(INI.format(timeout=timeout), encoding="utf-8")
-    (pytester.path / "test_project.py").write_text(textwrap.dedent(code), encoding="utf-8")
+    (pytester.path / "test_strict_scenario.py").write_text(textwrap.dedent(code), encoding="utf-8")
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -40,7 +40,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 def line_of(code: str, marker: str) -> int:
-    """The number of the line of *code* (as written to test_project.py) holding *marker*."""
+    """The number of the line of *code* (as written to the test module) holding *marker*."""
     lines = textwrap.dedent(code).splitlines()
     (number,) = [n for n, line in enumerate(lines, 1) if marker in line]
     return number
@@ -116,21 +116,21 @@ def test_asyncio_leftovers_and_failures_fail_the_test(pytester: pytest.Pytester)
             "taskwise: strict mode*",
             "*_ test_leaves_a_task _*",
             "test_leaves_a_task left 1 task running (taskwise cancelled it):",
-            f"  'poll' (no group), spawned at test_project.py:{line_of(code, 'leak spawned')},"
-            f" waiting at test_project.py:{line_of(code, 'waits here')}",
+            f"  'poll' (no group), spawned at test_strict_scenario.py:{line_of(code, 'leak spawned')},"
+            f" waiting at test_strict_scenario.py:{line_of(code, 'waits here')}",
             "Await or cancel the tasks a test starts before it ends*",
             "*_ test_leaves_a_group _*",
             "test_leaves_a_group left 2 tasks running (taskwise cancelled them):",
-            f"  'serving' (no group), spawned at test_project.py:{line_of(code, 'group spawned')},"
-            f" waiting at test_project.py:{line_of(code, 'child spawned') - 1}",
-            f"  'server/handler' (group 'server'), spawned at test_project.py:"
-            f"{line_of(code, 'child spawned')}, waiting at test_project.py:"
+            f"  'serving' (no group), spawned at test_strict_scenario.py:{line_of(code, 'group spawned')},"
+            f" waiting at test_strict_scenario.py:{line_of(code, 'child spawned') - 1}",
+            f"  'server/handler' (group 'server'), spawned at test_strict_scenario.py:"
+            f"{line_of(code, 'child spawned')}, waiting at test_strict_scenario.py:"
             f"{line_of(code, 'waits here')}",
             "*_ test_loses_a_failure _*",
             # The task's own traceback, then what the plugin knows of it.
             '>       raise ValueError("boom")',
             "E       ValueError: boom",
-            "E       taskwise strict mode: 'sender' (no group), spawned at test_project.py:"
+            "E       taskwise strict mode: 'sender' (no group), spawned at test_strict_scenario.py:"
             f"{line_of(code, 'failure spawned')}, failed while test_loses_a_failure ran",
         ]
     )
@@ -295,7 +295,7 @@ def test_function_scoped_fixtures_tasks_are_looked_at_after_teardown(
         [
             "*ERROR at teardown of test_with_a_sloppy_fixture*",
             "test_with_a_sloppy_fixture left 1 task running*",
-            f"  'sloppy-worker' (no group), spawned at test_project.py:"
+            f"  'sloppy-worker' (no group), spawned at test_strict_scenario.py:"
             f"{line_of(FIXTURE_TASKS, 'never stopped')} (in the test's setup)*",
         ]
     )
@@ -359,7 +359,7 @@ def test_a_marker_allows_leftovers(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "test_request left 1 task running*",
-            "  'server/handler' (group 'server'), spawned at test_project.py:"
+            "  'server/handler' (group 'server'), spawned at test_strict_scenario.py:"
             f"{line_of(SERVER, 'outlives the test')}*",
         ]
     )
@@ -510,10 +510,10 @@ def test_anyio(pytester: pytest.Pytester) -> None:
             "test_leaves_a_task left 1 task running*",
             "  'poll' (no group)*",
             "E       ValueError: boom",
-            "E       taskwise strict mode: 'sender' (no group), spawned at test_project.py:"
+            "E       taskwise strict mode: 'sender' (no group), spawned at test_strict_scenario.py:"
             f"{line_of(ANYIO, 'failure spawned')}, failed while test_loses_a_failure ran",
             # anyio's own handler still fails the test on other reports.
-            "FAILED test_project.py::test_other_reports_reach_anyio - KeyError: 'k'",
+            "FAILED test_strict_scenario.py::test_other_reports_reach_anyio - KeyError: 'k'",
         ]
     )
     result.stdout.no_fnmatch_line("*'shared'*")
@@ -730,7 +730,7 @@ def test_edges(pytester: pytest.Pytester) -> None:
             # Two failures: a group of the tasks' own exceptions, each with its note.
             "*ExceptionGroup: test_two_failures: 2 spawned tasks failed, and nobody could read "
             "their exceptions (2 sub-exceptions)",
-            "*| taskwise strict mode: 'one' (no group), spawned at test_project.py:"
+            "*| taskwise strict mode: 'one' (no group), spawned at test_strict_scenario.py:"
             f"{line_of(EDGES, 'first of two')}, failed while test_two_failures ran",
             # One failure and a leftover: the note on the failure names both.
             "E       taskwise strict mode: 'one' (no group), spawned at *, failed while "
@@ -738,14 +738,14 @@ def test_edges(pytester: pytest.Pytester) -> None:
             "E       test_one_failure_and_a_leftover left 1 task running*",
             # Tasks on loops other than the test's: looked at after the teardown.
             "*ERROR at teardown of test_sync_test_with_its_own_loop*",
-            f"  'orphan' (no group), spawned at test_project.py:{line_of(EDGES, 'its own loop')}, *",
+            f"  'orphan' (no group), spawned at test_strict_scenario.py:{line_of(EDGES, 'its own loop')}, *",
             "*ERROR at teardown of test_another_loop*",
             "  'elsewhere' (no group), spawned at *",
             # What the cleanup of leftovers spawns is stopped too, after three rounds later.
             "test_hydra left 3 tasks running*",
             "*ERROR at teardown of test_hydra*",
             "  'hydra-3' (no group)*",
-            f"  'spinning' (no group), spawned at *, waiting at test_project.py:"
+            f"  'spinning' (no group), spawned at *, waiting at test_strict_scenario.py:"
             f"{line_of(EDGES, 'the innermost await')}",
             # A fixture's teardown that breaks keeps its error.
             "*ERROR at teardown of test_a_closed_loop*",

@@ -35,6 +35,7 @@ import inspect
 import math
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -231,7 +232,7 @@ class _Spawned:
         self.filename = filename
         self.lineno = lineno
         self.phase = phase  # "setup", "call" or "teardown"
-        self.checked = False  # looked at already (at the end of the test function)
+        self.checked = False  # looked at already: reported, or allowed
 
 
 @final
@@ -255,6 +256,7 @@ class _Watch:
         # Weakly: a reference would tell the keeper that somebody holds a failed task,
         # and its failure would not be reported.
         self.spawned: WeakKeyDictionary[asyncio.Task[Any], _Spawned] = WeakKeyDictionary()
+        self.lock = threading.Lock()
         # The scopes of the fixtures being set up, innermost last.
         self.scopes: list[str] = []
         self.patterns = tuple(
@@ -265,7 +267,7 @@ class _Watch:
         self.leftovers: list[_Finding] = []
         self.failures: list[_Finding] = []
         self.finalizing = False  # whether stop_outside() is one of the test's finalizers
-        self.record = self._record  # bound once: the core compares it when it unsets it
+        self.record = self._record  # bound once: _Strict._unwatch() compares it
 
     # -- what spawn() and TaskGroup.spawn() tell -------------------------------------------
 
@@ -273,7 +275,9 @@ class _Watch:
         if task.done() or (self.scopes and self.scopes[-1] != "function"):
             return  # finished at once, or a module/session/... fixture's
         frame = sys._getframe(2)  # the caller of spawn() or TaskGroup.spawn()
-        self.spawned[task] = _Spawned(path, frame.f_code.co_filename, frame.f_lineno, self.phase)
+        spawned = _Spawned(path, frame.f_code.co_filename, frame.f_lineno, self.phase)
+        with self.lock:  # a loop in another thread may spawn while the test looks
+            self.spawned[task] = spawned
 
     # -- which leftovers count ---------------------------------------------------------------
 
@@ -287,7 +291,9 @@ class _Watch:
         """The tasks of *phases* still running (on *loop*, if given) and not allowed."""
         patterns = self.allowing()
         found = []
-        for task, info in list(self.spawned.items()):
+        with self.lock:
+            spawned = list(self.spawned.items())
+        for task, info in spawned:
             if task.done() or info.checked or info.phase not in phases:
                 continue
             if loop is not None and task.get_loop() is not loop:

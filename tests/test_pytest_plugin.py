@@ -479,8 +479,18 @@ ANYIO = """
         task.cancel()
 
 
+    @pytest.fixture
+    async def sloppy() -> AsyncIterator[None]:
+        spawn(forever(), name="sloppy")  # never stopped
+        yield
+
+
     async def test_leaves_a_task(shared: asyncio.Task[None]) -> None:
         spawn(forever(), name="poll")
+
+
+    async def test_with_a_sloppy_fixture(shared: asyncio.Task[None], sloppy: None) -> None:
+        pass
 
 
     async def test_loses_a_failure(shared: asyncio.Task[None]) -> None:
@@ -504,9 +514,14 @@ ANYIO = """
 def test_anyio(pytester: pytest.Pytester) -> None:
     project(pytester, ANYIO)
     result = run(pytester, "--taskwise-strict")
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=2, failed=3, errors=1)
     result.stdout.fnmatch_lines(
         [
+            # The module-scoped fixture keeps anyio's loop open: a function-scoped fixture's
+            # leftover is found after the teardown.
+            "*ERROR at teardown of test_with_a_sloppy_fixture*",
+            f"  'sloppy' (no group), spawned at test_strict_scenario.py:"
+            f"{line_of(ANYIO, 'never stopped')} (in the test's setup)*",
             "test_leaves_a_task left 1 task running*",
             "  'poll' (no group)*",
             "E       ValueError: boom",
@@ -518,7 +533,7 @@ def test_anyio(pytester: pytest.Pytester) -> None:
     )
     result.stdout.no_fnmatch_line("*'shared'*")
     # Without strict mode anyio fails the lost failure (and the other report), not the leak.
-    run(pytester).assert_outcomes(passed=2, failed=2)
+    run(pytester).assert_outcomes(passed=3, failed=2)
 
 
 # --- the rest of the behaviour --------------------------------------------------------------

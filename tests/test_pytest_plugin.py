@@ -7,12 +7,16 @@ and -- to show that the plugin is what makes the difference -- with it off.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 
+from taskwise import TaskGroup, spawn
+from taskwise._core import _hooks
 from taskwise.integrations.pytest_plugin import (
     AllowLeftovers,
     allowed,
@@ -136,6 +140,8 @@ def test_asyncio_leftovers_and_failures_fail_the_test(pytester: pytest.Pytester)
     )
     # The report replaced asyncio's log line: it is told once.
     assert "Captured log call" not in result.stdout.str()
+    # And the core's hook is unset again once the run is over.
+    assert _hooks.spawn_watcher is None
 
 
 def test_asyncio_basics_pass_without_strict_mode(pytester: pytest.Pytester) -> None:
@@ -787,6 +793,23 @@ def test_sites_are_shown_relative_to_the_rootdir() -> None:
     assert relative_to("/project", "/project/tests/test_x.py:3") == "tests/test_x.py:3"
     assert relative_to("/project", "/elsewhere/lib.py:9") == "/elsewhere/lib.py:9"
     assert relative_to("/project", "/projectile/x.py:1") == "/projectile/x.py:1"
+
+
+@pytest.mark.anyio
+async def test_the_core_tells_the_watcher_of_each_task_it_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def watcher(task: asyncio.Task[Any], path: str) -> None:
+        seen.append((task.get_name(), path))
+
+    monkeypatch.setattr(_hooks, "spawn_watcher", watcher)
+    async with TaskGroup("outer") as tg:
+        tg.spawn(asyncio.sleep(0), name="child")
+        spawn(asyncio.sleep(0), name="inside")
+    await spawn(asyncio.sleep(0), name="outside")
+    assert seen == [("outer/child", "outer"), ("inside", "outer"), ("outside", "")]
 
 
 def test_import_taskwise_imports_neither_pytest_nor_the_plugin() -> None:

@@ -71,7 +71,10 @@ def coverage(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[-1])
 def lint(session: nox.Session) -> None:
     """Ruff and mypy --strict on the source."""
-    session.install("-e", ".[migrate,otel]", *group("lint"), "mypy>=1.13", "exceptiongroup")
+    # pytest: the pytest plugin (taskwise.integrations.pytest_plugin) is type-checked too.
+    session.install(
+        "-e", ".[migrate,otel]", *group("lint"), "mypy>=1.13", "exceptiongroup", "pytest>=8.3"
+    )
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     for target in ("3.10", "3.13"):  # version branches are checked both ways

@@ -259,9 +259,14 @@ def test_dunder_main_in_process(
 ) -> None:
     import runpy
 
+    import taskwise
+
     monkeypatch.setattr(sys, "argv", ["taskwise", "audit", str(project / "clean.py")])
+    # run_path, not run_module: pytest imports taskwise through its assertion rewriter (the
+    # package ships a pytest plugin), whose loader lacks the get_code() that runpy needs.
+    main = Path(taskwise.__file__).with_name("__main__.py")
     with pytest.raises(SystemExit) as exc:
-        runpy.run_module("taskwise", run_name="__main__", alter_sys=False)
+        runpy.run_path(str(main), run_name="__main__")
     assert exc.value.code == 0
     capsys.readouterr()
 

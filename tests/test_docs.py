@@ -6,6 +6,8 @@ markers, an HTML comment on the line right before the block, change that:
 
 * ``<!-- docs-test: pytest -->``: the block is a test module; it is written to a temporary
   directory and run with pytest (the plugins it uses are test dependencies).
+  ``<!-- docs-test: pytest: ARGS -->`` adds pytest command-line arguments (say
+  ``--taskwise-strict``).
 * ``<!-- docs-test: script -->``: the block is a program that sets up process-wide state
   (logging handlers, say); it runs in an interpreter of its own, with warnings as errors, so
   that state cannot leak into the tests that follow.
@@ -17,6 +19,7 @@ markers, an HTML comment on the line right before the block, change that:
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -93,8 +96,9 @@ def test_documented_example_runs(example: Example, tmp_path: Path) -> None:
         (tmp_path / "pytest.ini").write_text(ini, encoding="utf-8")
         module = tmp_path / "test_example.py"
         module.write_text(example.code, encoding="utf-8")
+        args = shlex.split(example.reason)  # the marker's extra pytest arguments, if any
         done = run_apart(
-            example, tmp_path, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider"
+            example, tmp_path, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", *args
         )
         assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout
         assert not re.search(r"\b(skipped|xfailed|deselected)\b", done.stdout), done.stdout

@@ -636,6 +636,9 @@ class TaskGroup:
             self._starts[task] = _monotonic()
             if task.done():  # in an eager first step: its coroutine is gone from the task
                 observer.child_done_at_once(task, default_name(coro))
+        watcher = _hooks.spawn_watcher
+        if watcher is not None:  # the pytest plugin, in strict mode
+            watcher(task, self._path)
         task.add_done_callback(self._on_done, context=self._callback_context)
         if self._shutting_down() and not task.done():
             task.cancel(self._reason)  # an eager child cancelled the group before it joined

@@ -202,6 +202,9 @@ def spawn(
             # The failure's traceback holds this frame (frames hold their callers'):
             # the frame must not hold the task, or the two keep each other alive.
             del task
+    watcher = _hooks.spawn_watcher
+    if watcher is not None:  # the pytest plugin, in strict mode
+        watcher(task, GROUP_PATH.get())
     keeper.fresh.append(task)
     if not keeper.ticking:
         keeper.start()

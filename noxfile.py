@@ -103,7 +103,12 @@ def typing(session: nox.Session) -> None:
     session.run("hatchling", "build", "--target", "wheel", "--directory", str(dist))
     (wheel,) = dist.glob("taskwise-*.whl")
     last = session.python == PYTHONS[-1]
-    tools = group("typing") if last else [r for r in group("typing") if r.startswith("mypy")]
+    # The other legs need mypy for stubtest, and pytest: stubtest imports the pytest plugin.
+    tools = (
+        group("typing")
+        if last
+        else [r for r in group("typing") if r.startswith(("mypy", "pytest"))]
+    )
     # The version number does not change between builds: force the fresh wheel in.
     force = "--reinstall-package=taskwise" if session.venv_backend == "uv" else "--force-reinstall"
     # [migrate,otel]: stubtest imports every module, the codemod's and the integrations' too.

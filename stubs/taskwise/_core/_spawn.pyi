@@ -110,3 +110,8 @@ else:
                 assert task.get_name() == "nap"
                 assert await task == "done"
         """
+
+# Not public (not in __all__), but other modules of taskwise import it, and mypy reads
+# this stub for them.
+def default_name(coro: Coroutine[Any, Any, Any]) -> str:
+    """The coroutine's qualified name, the task's name unless one is given."""

@@ -107,9 +107,12 @@ class TaskTree:
 _ASYNCIO_DIR = asyncio.__file__.rpartition("/")[0] + "/"
 
 
-def await_site(task: asyncio.Task[Any]) -> str | None:
+def await_site(
+    task: asyncio.Task[Any], *, skip: tuple[str, ...] = (_ASYNCIO_DIR,), fallback: bool = True
+) -> str | None:
     """``file:line`` where a pending task waits: its innermost ``await`` in code of
-    its own (not inside asyncio, such as ``asyncio.sleep``'s), else the innermost one."""
+    its own (not in the directories *skip*, by default asyncio's, such as
+    ``asyncio.sleep``'s), else, with *fallback*, the innermost one."""
     if task.done():
         return None  # (and get_coro() of an eagerly finished task crashes 3.12.1/3.13.0)
     coro: Any = task.get_coro()
@@ -124,9 +127,9 @@ def await_site(task: asyncio.Task[Any]) -> str | None:
             break  # a Future, or an awaitable of another kind: the chain ends here
         if frame is not None:
             innermost = frame
-            if not frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+            if not frame.f_code.co_filename.startswith(skip):
                 own = frame
-    frame = own or innermost
+    frame = own or (innermost if fallback else None)
     if frame is None:
         return None
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"

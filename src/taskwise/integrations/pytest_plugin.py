@@ -39,7 +39,6 @@ import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from types import CoroutineType, GeneratorType
 from typing import Any, Final, final
 from weakref import WeakKeyDictionary
 
@@ -48,6 +47,7 @@ import pytest
 from .._core import _hooks
 from .._core._compat import BaseExceptionGroup
 from .._core._keeper import keeper_or_none
+from .._observe._tree import await_site
 
 __all__ = ["AllowLeftovers"]
 
@@ -666,18 +666,7 @@ _SKIPPED_DIRS = (
 def waiting_at(task: asyncio.Task[Any]) -> str | None:
     """``file:line`` of the innermost ``await`` of a pending *task* in code outside asyncio
     and taskwise (a group's body waiting for its tasks waits in the ``async with`` line)."""
-    coro: Any = task.get_coro()
-    site = None
-    while coro is not None:
-        if isinstance(coro, CoroutineType):
-            frame, coro = coro.cr_frame, coro.cr_await
-        elif isinstance(coro, GeneratorType):
-            frame, coro = coro.gi_frame, coro.gi_yieldfrom
-        else:
-            break  # a Future, or an awaitable of another kind: the chain ends here
-        if frame is not None and not frame.f_code.co_filename.startswith(_SKIPPED_DIRS):
-            site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
-    return site
+    return await_site(task, skip=_SKIPPED_DIRS, fallback=False)
 
 
 def relative_to(rootdir: str, site: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import pytest
 
 from taskwise import TaskGroup
+from test_group_semantics import cancel_is_pending, cancelling, this_task  # shared helpers
 
 if sys.version_info < (3, 11):
     from exceptiongroup import ExceptionGroup
@@ -32,25 +33,6 @@ LONG = 10.0  # a sleep that never ends in a passing test
 
 class MyExc(Exception):
     pass
-
-
-def this_task() -> asyncio.Task[Any]:
-    task = asyncio.current_task()
-    assert task is not None
-    return task
-
-
-def cancelling(task: asyncio.Task[Any]) -> int:
-    return task.cancelling()  # type: ignore[attr-defined,no-any-return,unused-ignore]
-
-
-async def cancel_is_pending() -> bool:
-    """Whether a cancellation strikes at this task's next await (consumed if so)."""
-    try:
-        await asyncio.sleep(0)
-    except asyncio.CancelledError:
-        return True
-    return False
 
 
 async def run_in_task(scenario: Any) -> list[str]:

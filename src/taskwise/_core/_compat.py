@@ -36,7 +36,6 @@ else:  # pragma: no cover - exception groups are a backport on 3.10
 __all__ = [
     "CREATE_TASK_TAKES_CONTEXT",
     "CREATE_TASK_TAKES_EAGER_START",
-    "EMPTY_CONTEXT",
     "TASKS_CAN_UNCANCEL",
     "TASK_TAKES_EAGER_START",
     "TRACKS_AWAITED_BY",
@@ -45,10 +44,6 @@ __all__ = [
     "discard_awaited_by",
     "task_context",
 ]
-
-#: A context that callbacks of ours run in. They read no context variables, so
-#: sharing one empty context saves a ``copy_context()`` per callback.
-EMPTY_CONTEXT: Final = contextvars.Context()
 
 #: ``Task.cancelling()`` / ``Task.uncancel()`` (3.11+). Without them (3.10) task
 #: groups count the cancellations they send and mark them with a message.

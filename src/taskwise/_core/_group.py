@@ -37,10 +37,6 @@ __all__ = ["TaskGroup"]
 
 T = TypeVar("T")
 
-# The path of the innermost named group around the running code: "outer/inner"
-# (spawn() reads it too, for the observability layer).
-_group_path = GROUP_PATH
-
 # How the message of the CancelledError a group sends its body starts; the cause
 # follows in parentheses. (3.10 tells the groups' own cancellations apart by it.)
 _CANCEL_MESSAGE = "taskwise.TaskGroup: cancelling the group's body"
@@ -384,11 +380,11 @@ class TaskGroup:
         # a time, so one shared by every group would collide between loops in
         # several threads ("cannot enter context", and the callback never runs).
         self._callback_context = Context()
-        outer = _group_path.get()
+        outer = GROUP_PATH.get()
         path = outer
         if self._name is not None:
             path = f"{outer}/{self._name}" if outer else self._name
-            self._token = _group_path.set(path)
+            self._token = GROUP_PATH.set(path)
             _hooks.paths_set = True
         self._prefix = f"{path}/" if path else ""
         self._path = path
@@ -414,7 +410,7 @@ class TaskGroup:
             # async generator holding the group, closed by another task). Our
             # path was never set in this context: nothing to restore.
             with contextlib.suppress(ValueError):
-                _group_path.reset(token)
+                GROUP_PATH.reset(token)
         error: BaseException | None = None
         try:
             error = await self._finish(et, exc)

@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -501,8 +502,22 @@ class Row:
         return (self.flavour, self.work, self.label)
 
 
-def run_timing(rounds: int, n: int, quick: bool) -> list[Row]:
+def only(rows: list[Row], pattern: str) -> list[Row]:
+    """The rows whose label matches *pattern*, with the baselines their ratios need."""
+    wanted = {row.key for row in rows if re.search(pattern, row.label)}
+    if not wanted:
+        raise SystemExit(f"--only {pattern!r} matches no case; the cases are listed by a full run")
+    for row in rows:
+        if row.key in wanted and row.vs is not None:
+            wanted.add((row.flavour, row.work, row.vs))
+    wanted |= {(flavour, work, "loop.create_task") for flavour, work, _ in wanted}
+    return [row for row in rows if row.key in wanted]
+
+
+def run_timing(rounds: int, n: int, quick: bool, pattern: str | None = None) -> list[Row]:
     flavours, rows = plan(quick)
+    if pattern is not None:
+        rows = only(rows, pattern)
     loops = {name: make() for name, make in flavours.items()}
     rng = random.Random(20251122)
     try:
@@ -681,6 +696,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, help="tasks per batch (default 1000; quick 100)")
     parser.add_argument("--save", action="store_true", help="write benchmarks/results/<py>.json")
     parser.add_argument("--json", type=Path, help="write the results to this file")
+    parser.add_argument(
+        "--only",
+        metavar="REGEX",
+        help="run only the cases whose label matches (and their baselines); no memory, no imports",
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 151)
     n = args.n or (100 if args.quick else 1000)
@@ -689,9 +709,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         print(SMOKE_HEADER, flush=True)
     started = time.perf_counter()
-    rows = run_timing(rounds, n, args.quick)
+    rows = run_timing(rounds, n, args.quick, args.only)
     results = summarize(rows)
     print_table(results)
+    if args.only is not None:
+        if args.save or args.json:
+            raise SystemExit("--only runs a part of the cases: it saves nothing")
+        return
     memory = run_memory(200 if args.quick else 4000, 1 if args.quick else 5)
     imports = run_import(3 if args.quick else 41)
     if args.quick:

@@ -385,6 +385,87 @@ def test_a_tracer_of_create_task_sees_every_task(install: str, when: str) -> Non
     assert run_script(code).strip() == "['g/child', 'spawned']"
 
 
+@pytest.mark.parametrize("install", ["install_by_replacing", "install_in_place"])
+def test_a_tracer_installed_while_the_loop_runs_sees_spawns_from_the_next_iteration(
+    install: str,
+) -> None:
+    # spawn() checks create_task() on the first spawn of each loop iteration (the keeper's
+    # tick forgets the verdict): what a tracer installed mid-iteration misses is at most
+    # the rest of that iteration, as documented in docs/spawn.md.
+    code = (
+        TRACER
+        + """
+    from taskwise import spawn
+
+    async def main():
+        await spawn(asyncio.sleep(0), name="before")  # the fast path is known to be safe
+        spawn(asyncio.sleep(0), name="same iteration")
+        """
+        + f"{install}()"
+        + """
+        await asyncio.sleep(0)
+        await spawn(asyncio.sleep(0), name="next iteration")
+        for _ in range(3):
+            await asyncio.sleep(0)
+        spawn(asyncio.sleep(0), name="idle keeper")
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    print(sorted(n for n in seen if n in ("before", "next iteration", "idle keeper")))
+"""
+    )
+    assert run_script(code).strip() == "['idle keeper', 'next iteration']"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_factory_or_debug_mode_set_between_two_spawns_applies_to_the_second(
+    kind: str,
+) -> None:
+    made: list[str] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        made.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async def first() -> None:
+        pass
+
+    async def second() -> None:
+        pass
+
+    async def main() -> asyncio.Task[None]:
+        loop = asyncio.get_running_loop()
+        previous = loop.get_task_factory()
+        spawn(first())
+        spawn(first())  # the fast path, if this loop has one
+        loop.set_task_factory(factory)  # type: ignore[arg-type]
+        spawn(second())
+        loop.set_task_factory(previous)
+        loop.set_debug(True)
+        try:
+            debugged = spawn(first())  # the line the creation traceback must end at
+        finally:
+            loop.set_debug(False)
+        await asyncio.sleep(0)
+        return debugged
+
+    loop = new_loop(kind)
+    try:
+        debugged = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert made == [
+        "test_a_factory_or_debug_mode_set_between_two_spawns_applies_to_the_second.<locals>.second"
+    ]
+    source = debugged._source_traceback  # type: ignore[attr-defined]
+    assert source, "debug mode was set: the task has a creation traceback"
+    assert source[-1].filename == __file__
+    assert (
+        source[-1].line
+        == "debugged = spawn(first())  # the line the creation traceback must end at"
+    )
+
+
 def test_the_fast_path_is_taken_for_asyncios_own_create_task() -> None:
     """Without a tracer the check recognises asyncio's code (else spawn would be slower)."""
     from taskwise._core import _spawn

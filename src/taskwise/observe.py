@@ -92,7 +92,7 @@ def enable(*, hotspots: float = 0.0) -> None:
         observer.tracer = current.tracer
         observer.task_tracer = current.task_tracer
         observer.eager_names = current.eager_names
-    _hooks.observer = observer
+    _hooks.set_observer(observer)
 
 
 def disable() -> None:
@@ -101,7 +101,7 @@ def disable() -> None:
     The counters are dropped: after another :func:`enable` they count afresh.
     """
     observer = _hooks.observer
-    _hooks.observer = None
+    _hooks.set_observer(None)
     if observer is not None:
         with observer.lock:
             keepers = list(observer.keepers)

@@ -385,7 +385,8 @@ class TaskGroup:
         if self._name is not None:
             path = f"{outer}/{self._name}" if outer else self._name
             self._token = GROUP_PATH.set(path)
-            _hooks.paths_set = True
+            if not _hooks.paths_set:
+                _hooks.set_paths_set()
         self._prefix = f"{path}/" if path else ""
         self._path = path
         self._entered_at = _monotonic()

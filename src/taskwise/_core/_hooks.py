@@ -1,5 +1,8 @@
 """Where the observability layer plugs into the core, and the group path they share.
 
+Set them with ``set_observer()`` and ``set_spawn_watcher()``; spawn()'s fast
+path reads one flag made of them, ``spawn_hooked``, not each of them.
+
 ``observer`` is None while nothing observes: the keeper then pays one global
 read per tick, and nothing per task. ``taskwise.observe.enable()`` sets it to
 the object that counts and tells listeners (``taskwise._observe``); the core
@@ -17,7 +20,17 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["GROUP_PATH", "observer", "paths_set", "spawn_watcher"]
+__all__ = [
+    "GROUP_PATH",
+    "observer",
+    "paths_set",
+    "refresh",
+    "set_observer",
+    "set_paths_set",
+    "set_spawn_watcher",
+    "spawn_hooked",
+    "spawn_watcher",
+]
 
 #: The path of the innermost named group around the running code: "outer/inner".
 GROUP_PATH: ContextVar[str] = ContextVar("taskwise_group_path", default="")
@@ -33,3 +46,39 @@ observer: Any = None
 #: Called as ``spawn_watcher(task, group_path)`` for each task spawn() and TaskGroup.spawn()
 #: start, while set (by the pytest plugin, in strict mode); None otherwise.
 spawn_watcher: Any = None
+
+#: Whether spawn() has work to do for each task besides keeping it: the pytest
+#: plugin watches, or the observability layer traces tasks, samples spawn sites or
+#: must record group paths. While False, spawn() takes its fast path even with the
+#: counters on (they count in the keeper's batches). Kept up to date by refresh().
+spawn_hooked = False
+
+
+def refresh() -> None:
+    """Recompute ``spawn_hooked``: call it after changing anything it is made of."""
+    global spawn_hooked
+    spawn_hooked = spawn_watcher is not None or (
+        observer is not None
+        and (paths_set or bool(observer.every) or observer.task_tracer is not None)
+    )
+
+
+def set_observer(value: Any) -> None:
+    """Plug the observability layer in (an observer) or out (None)."""
+    global observer
+    observer = value
+    refresh()
+
+
+def set_spawn_watcher(value: Any) -> None:
+    """Plug the pytest plugin's watcher in (a callable) or out (None)."""
+    global spawn_watcher
+    spawn_watcher = value
+    refresh()
+
+
+def set_paths_set() -> None:
+    """A named TaskGroup has set GROUP_PATH: from now on spawn() must read it."""
+    global paths_set
+    paths_set = True
+    refresh()

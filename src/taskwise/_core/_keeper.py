@@ -49,6 +49,7 @@ import asyncio
 import sys
 from collections.abc import Iterator
 from contextvars import Context
+from types import FrameType
 from typing import Any, Final
 from weakref import WeakKeyDictionary
 
@@ -56,7 +57,7 @@ from . import _hooks
 from ._compat import task_context
 from ._hooks import GROUP_PATH
 
-__all__ = ["KEEPER_ATTRIBUTE", "Keeper", "keeper_of", "keeper_or_none"]
+__all__ = ["KEEPER_ATTRIBUTE", "Keeper", "keeper_of", "keeper_or_none", "user_frame"]
 
 #: Where a loop keeps its keeper.
 KEEPER_ATTRIBUTE: Final = "_taskwise_keeper"
@@ -83,6 +84,7 @@ class Keeper:
         "_on_done",
         "_tick",
         "context",
+        "direct",
         "fresh",
         "groups",
         "loop",
@@ -122,6 +124,9 @@ class Keeper:
         # TaskGroups entered on this loop and not left yet: the task tree's nodes.
         self.groups: dict[Any, None] = {}
         self.ticking = False
+        # What spawn() may build tasks with itself on this loop (its fast path):
+        # set by a spawn() that checked, forgotten by every tick.
+        self.direct: object = None
         # Futures of shutdown_spawned() calls, woken whenever tasks finish.
         self.waiters: list[asyncio.Future[None]] = []
         # The context the keeper's callbacks run in: its own, since a Context can
@@ -137,6 +142,7 @@ class Keeper:
 
     def tick(self) -> None:
         """Move every task one stage on; look at the suspects (see the module doc)."""
+        self.direct = None
         try:
             self._promote()
             self._look()
@@ -307,6 +313,14 @@ def trim_source_traceback(task: asyncio.Task[Any]) -> None:
     source = getattr(task, "_source_traceback", None)
     while source and source[-1].filename.startswith(_PACKAGE_DIR):
         del source[-1]
+
+
+def user_frame() -> FrameType:
+    """The innermost frame of the call stack outside taskwise: who called spawn()."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return frame
 
 
 def keeper_or_none(loop: asyncio.AbstractEventLoop) -> Keeper | None:

@@ -29,13 +29,14 @@ from ._compat import (
     TASK_TAKES_EAGER_START,
 )
 from ._hooks import GROUP_PATH
-from ._keeper import KEEPER_ATTRIBUTE, Keeper, keeper_of, trim_source_traceback
+from ._keeper import Keeper, keeper_of, trim_source_traceback
 
 __all__ = ["spawn"]  # (new_task and default_name serve the rest of _core)
 
 T = TypeVar("T")
 
 _get_running_loop = events._get_running_loop
+Task = _tasks.Task
 
 #: ``BaseEventLoop.create_task`` as found at import. Whether it is asyncio's own,
 #: untouched code is checked once, on first use (``_stock_code``).
@@ -159,9 +160,14 @@ def spawn(
             assert task.get_name() == "nap"
             assert await task == "done"
     """
-    loop = _get_running_loop()
-    if loop is None:
-        no_running_loop(coro, "spawn")
+    # (None when no loop runs: its missing attribute tells, at no cost to the rest.)
+    loop: asyncio.AbstractEventLoop = _get_running_loop()  # type: ignore[assignment]
+    try:
+        keeper: Keeper = loop._taskwise_keeper  # type: ignore[attr-defined]
+    except AttributeError:
+        if loop is None:
+            no_running_loop(coro, "spawn")
+        keeper = keeper_of(loop)
     if type(coro) is CoroutineType:
         if name is None:
             name = coro.__qualname__
@@ -173,10 +179,63 @@ def spawn(
             name = default_name(coro)
         else:
             check_name(name, "spawn", coro)
-    try:
-        keeper: Keeper = loop.__dict__[KEEPER_ATTRIBUTE]
-    except (KeyError, AttributeError):
-        keeper = keeper_of(loop)
+    # The fast path, written out because every call it saves shows: nothing watches,
+    # no options, and a loop whose create_task() is known to build a plain Task.
+    # ``keeper.direct`` says so (see _verdict()); the factory and debug mode are read
+    # on every call, since set_task_factory() and set_debug() may come at any time.
+    task = None
+    direct = keeper.direct
+    if direct is not None and not (_hooks.spawn_hooked or eager or context is not None):
+        if direct is BASE_CREATE_TASK:
+            if not loop._debug:  # type: ignore[attr-defined]
+                factory = loop._task_factory  # type: ignore[attr-defined]
+                if factory is None:
+                    task = Task(coro, loop=loop, name=name)
+                elif factory is EAGER_TASK_FACTORY:
+                    task = EagerTask(coro, loop=loop, name=name, eager_start=True)
+                    if task.done():  # finished in its first step
+                        try:
+                            return _finished_at_once(keeper, task, coro)
+                        finally:
+                            del task  # see _finished_at_once()
+        elif loop.get_task_factory() is None and not loop.get_debug():  # uvloop's
+            task = Task(coro, loop=loop, name=name)
+    if task is None:
+        return _spawn(loop, keeper, coro, name, context, eager)
+    keeper.fresh.append(task)
+    if not keeper.ticking:
+        keeper.start()
+    return task
+
+
+def _verdict(loop: asyncio.AbstractEventLoop) -> object:
+    """The loop's ``create_task`` if spawn() may build its plain tasks itself, else None.
+
+    That is asyncio's own, untouched ``BaseEventLoop.create_task`` (the method not
+    replaced, its code the code asyncio compiled: a tracer that swaps it in place,
+    as dd-trace-py does, is never bypassed), or the ``create_task`` of a uvloop
+    version known to build ``asyncio.Task(coro, loop=self)``. spawn() keeps the
+    verdict on the loop's keeper, and each keeper tick forgets it, so it is checked
+    again on the first spawn() of every loop iteration: a tracer installed while
+    the loop runs sees every task spawned from the next iteration on.
+    """
+    create_task = type(loop).create_task
+    if create_task is BASE_CREATE_TASK:
+        return create_task if create_task.__code__ is _stock_code() else None
+    if create_task is (_UVLOOP_CREATE_TASK or _uvloop_create_task(loop)):
+        return create_task
+    return None
+
+
+def _spawn(
+    loop: asyncio.AbstractEventLoop,
+    keeper: Keeper,
+    coro: Coroutine[Any, Any, T],
+    name: str,
+    context: Context | None,
+    eager: bool,
+) -> asyncio.Task[T]:
+    """spawn() past its fast path: options, a task factory, debug mode, or observers."""
     observer = _hooks.observer
     if observer is not None and observer.task_tracer is not None:
         task = _traced(observer.task_tracer, loop, coro, name, context, eager)
@@ -188,26 +247,40 @@ def spawn(
         path = GROUP_PATH.get() if _hooks.paths_set else ""
         if path or observer.every:
             observer.spawned(keeper, task, path)
+    # Kept until the keeper's next tick, due now: the next spawn() calls of this
+    # loop iteration may take the fast path.
+    keeper.direct = _verdict(loop)
+    if not keeper.ticking:
+        keeper.start()
     if task.done():  # finished in an eager first step
-        if observer is not None:
-            now = loop.time()
-            observer.finished(keeper, [task], now, now, [default_name(coro)])
-        if task._log_traceback:  # failed: a suspect for the keeper to look at
-            keeper.suspects[0].append(task)
-            if not keeper.ticking:
-                keeper.start()
         try:
-            return task
+            return _finished_at_once(keeper, task, coro)
         finally:
-            # The failure's traceback holds this frame (frames hold their callers'):
-            # the frame must not hold the task, or the two keep each other alive.
-            del task
+            del task  # see _finished_at_once()
     watcher = _hooks.spawn_watcher
     if watcher is not None:  # the pytest plugin, in strict mode
         watcher(task, GROUP_PATH.get())
     keeper.fresh.append(task)
-    if not keeper.ticking:
-        keeper.start()
+    return task
+
+
+def _finished_at_once(
+    keeper: Keeper, task: asyncio.Task[T], coro: Coroutine[Any, Any, T]
+) -> asyncio.Task[T]:
+    """A spawned task that finished in its eager first step: counted, and looked at if it failed.
+
+    If it failed, the traceback holds the frames that created it (a frame links to
+    its caller's): those frames must let go of the task before they return, or the
+    two keep each other alive. Its callers ``del`` it in a ``finally``.
+    """
+    observer = _hooks.observer
+    if observer is not None:
+        now = keeper.loop.time()
+        observer.finished(keeper, [task], now, now, [default_name(coro)])
+    if task._log_traceback:  # failed: a suspect for the keeper to look at
+        keeper.suspects[0].append(task)
+        if not keeper.ticking:
+            keeper.start()
     return task
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-import sys
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from itertools import repeat
 from typing import Any, Final
 from weakref import WeakSet
 
-from .._core._keeper import Keeper
+from .._core._keeper import Keeper, user_frame
 
 __all__ = [
     "BOUNDS",
@@ -186,7 +185,7 @@ class Observer:
             self.countdown -= 1
             if self.countdown <= 0:
                 self.countdown = self.every
-                self.sample(keeper, task, sys._getframe(2))
+                self.sample(keeper, task, user_frame())
 
     def finished(
         self,

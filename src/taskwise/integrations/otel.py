@@ -216,6 +216,7 @@ def instrument(
         assert observer is not None  # (enabled above)
         observer.tracer = spans
         observer.task_tracer = spans if task_spans else None
+        _hooks.refresh()  # spawn() reads task_tracer, through its fast path's flag
         _state = state
 
 
@@ -258,6 +259,7 @@ def _stop() -> bool:
     observer = _hooks.observer
     if observer is not None and state.spans is not None and observer.tracer is state.spans:
         observer.tracer = observer.task_tracer = None
+        _hooks.refresh()
     if state.spans is not None:
         state.spans.close()
     return state.enabled_observation

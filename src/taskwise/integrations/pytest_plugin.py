@@ -34,7 +34,6 @@ import functools
 import inspect
 import math
 import os
-import sys
 import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -46,7 +45,7 @@ import pytest
 
 from .._core import _hooks
 from .._core._compat import BaseExceptionGroup
-from .._core._keeper import keeper_or_none
+from .._core._keeper import keeper_or_none, user_frame
 from .._observe._tree import await_site
 
 __all__ = ["AllowLeftovers"]
@@ -274,7 +273,7 @@ class _Watch:
     def _record(self, task: asyncio.Task[Any], path: str) -> None:
         if task.done() or (self.scopes and self.scopes[-1] != "function"):
             return  # finished at once, or a module/session/... fixture's
-        frame = sys._getframe(2)  # the caller of spawn() or TaskGroup.spawn()
+        frame = user_frame()  # the caller of spawn() or TaskGroup.spawn()
         spawned = _Spawned(path, frame.f_code.co_filename, frame.f_lineno, self.phase)
         with self.lock:  # a loop in another thread may spawn while the test looks
             self.spawned[task] = spawned
@@ -553,7 +552,7 @@ class _Strict:
     def _unwatch(self) -> None:
         watch, self.watch = self.watch, None
         if watch is not None and _hooks.spawn_watcher == watch.record:
-            _hooks.spawn_watcher = None
+            _hooks.set_spawn_watcher(None)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -563,7 +562,7 @@ class _Strict:
         except (TypeError, ValueError) as exc:  # a marker with patterns that never match
             raise pytest.fail.Exception(f"{item.name}: {exc}", pytrace=False) from None
         self.watch = watch
-        _hooks.spawn_watcher = watch.record
+        _hooks.set_spawn_watcher(watch.record)
         return (yield)
 
     @pytest.hookimpl(wrapper=True)

@@ -507,9 +507,11 @@ def only(rows: list[Row], pattern: str) -> list[Row]:
     wanted = {row.key for row in rows if re.search(pattern, row.label)}
     if not wanted:
         raise SystemExit(f"--only {pattern!r} matches no case; the cases are listed by a full run")
-    for row in rows:
-        if row.key in wanted and row.vs is not None:
-            wanted.add((row.flavour, row.work, row.vs))
+    more = True
+    while more:  # a baseline may have a baseline of its own
+        needed = {(r.flavour, r.work, r.vs) for r in rows if r.key in wanted and r.vs is not None}
+        more = not needed <= wanted
+        wanted |= needed
     wanted |= {(flavour, work, "loop.create_task") for flavour, work, _ in wanted}
     return [row for row in rows if row.key in wanted]
 

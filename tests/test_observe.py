@@ -189,6 +189,38 @@ async def test_a_mixed_batch_with_failures_and_cancellations_is_split_exactly() 
     assert stats["server", "Crawler.fetch"].ok == 1
 
 
+async def test_a_batch_with_a_task_cancelled_before_its_first_step_counts_it_cancelled() -> None:
+    for _ in range(3):
+        spawn(instant())
+    spawn(asyncio.sleep(0)).cancel()  # done, cancelled, in the same batch (even eagerly)
+    await iterations(4)
+    stats = observe.snapshot()[""]
+    assert (stats.ok, stats.failed, stats.cancelled, stats.running) == (3, 0, 1, 0)
+
+
+async def test_tasks_of_a_factorys_own_class_are_counted_like_asyncios() -> None:
+    # Batches are read with asyncio.Task's own methods at C speed; tasks of another
+    # class (here asyncio's pure-Python Task) fail that and are read one by one.
+    py_task: Any = getattr(asyncio.tasks, "_PyTask", None)
+    if py_task is None or py_task is asyncio.Task:  # pragma: no cover - no C tasks
+        pytest.skip("asyncio's tasks are the pure-Python ones here")
+    quiet_loop()
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(lambda loop, coro, **kw: py_task(coro, loop=loop, **kw))
+    try:
+        for _ in range(2):
+            spawn(instant())
+        spawn(boom())
+        spawn(instant()).cancel()
+    finally:
+        loop.set_task_factory(None)
+    spawn(instant())  # an asyncio.Task in the same batch
+    await iterations(5)
+    stats = observe.snapshot_by_coroutine()
+    assert (stats["", "instant"].ok, stats["", "instant"].cancelled) == (3, 1)
+    assert stats["", "boom"].failed == 1
+
+
 async def test_running_tasks_count_under_their_coroutine() -> None:
     gate = asyncio.get_running_loop().create_future()
     spawn(parked_until(gate))

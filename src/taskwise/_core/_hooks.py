@@ -1,7 +1,7 @@
 """Where the observability layer plugs into the core, and the group path they share.
 
 Set them with ``set_observer()`` and ``set_spawn_watcher()``; spawn()'s fast
-path reads one flag made of them, ``spawn_hooked``, not each of them.
+path reads one value made of them, ``spawn_hooks``, not each of them.
 
 ``observer`` is None while nothing observes: the keeper then pays one global
 read per tick, and nothing per task. ``taskwise.observe.enable()`` sets it to
@@ -18,17 +18,19 @@ task, and from where (it reads the caller's frame).
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "EVERY_CALL",
     "GROUP_PATH",
+    "PATHS",
     "observer",
     "paths_set",
     "refresh",
     "set_observer",
     "set_paths_set",
     "set_spawn_watcher",
-    "spawn_hooked",
+    "spawn_hooks",
     "spawn_watcher",
 ]
 
@@ -47,20 +49,28 @@ observer: Any = None
 #: start, while set (by the pytest plugin, in strict mode); None otherwise.
 spawn_watcher: Any = None
 
-#: Whether spawn() has work to do for each task besides keeping it: the pytest
-#: plugin watches, or the observability layer traces tasks, samples spawn sites or
-#: must record group paths. While False, spawn() takes its fast path even with the
-#: counters on (they count in the keeper's batches). Kept up to date by refresh().
-spawn_hooked = False
+#: What spawn() has to do for each task besides keeping it (kept up to date by
+#: refresh()): ``0``, nothing (even with the counters on: they count in the
+#: keeper's batches); ``PATHS``, note the group path of a task spawned inside a
+#: named group, for the counters; ``EVERY_CALL``, more than its fast path does:
+#: the pytest plugin watches, or the observability layer traces tasks or samples
+#: spawn sites.
+spawn_hooks = 0
+PATHS: Final = 1
+EVERY_CALL: Final = 2
 
 
 def refresh() -> None:
-    """Recompute ``spawn_hooked``: call it after changing anything it is made of."""
-    global spawn_hooked
-    spawn_hooked = spawn_watcher is not None or (
-        observer is not None
-        and (paths_set or bool(observer.every) or observer.task_tracer is not None)
-    )
+    """Recompute ``spawn_hooks``: call it after changing anything it is made of."""
+    global spawn_hooks
+    if spawn_watcher is not None or (
+        observer is not None and (observer.every or observer.task_tracer is not None)
+    ):
+        spawn_hooks = EVERY_CALL
+    elif observer is not None and paths_set:
+        spawn_hooks = PATHS
+    else:
+        spawn_hooks = 0
 
 
 def set_observer(value: Any) -> None:

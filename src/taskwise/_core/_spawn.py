@@ -28,7 +28,7 @@ from ._compat import (
     CREATE_TASK_TAKES_EAGER_START,
     TASK_TAKES_EAGER_START,
 )
-from ._hooks import GROUP_PATH
+from ._hooks import EVERY_CALL, GROUP_PATH
 from ._keeper import Keeper, keeper_of, trim_source_traceback
 
 __all__ = ["spawn"]  # (new_task and default_name serve the rest of _core)
@@ -179,13 +179,14 @@ def spawn(
             name = default_name(coro)
         else:
             check_name(name, "spawn", coro)
-    # The fast path, written out because every call it saves shows: nothing watches,
-    # no options, and a loop whose create_task() is known to build a plain Task.
-    # ``keeper.direct`` says so (see _verdict()); the factory and debug mode are read
-    # on every call, since set_task_factory() and set_debug() may come at any time.
+    # The fast path, written out because every call it saves shows: no options, and
+    # a loop whose create_task() is known to build a plain Task. ``keeper.direct``
+    # says so (see _verdict()); the factory and debug mode are read on every call,
+    # since set_task_factory() and set_debug() may come at any time.
     task = None
     direct = keeper.direct
-    if direct is not None and not (_hooks.spawn_hooked or eager or context is not None):
+    hooks = _hooks.spawn_hooks
+    if direct is not None and hooks is not EVERY_CALL and not (eager or context is not None):
         if direct is BASE_CREATE_TASK:
             if not loop._debug:  # type: ignore[attr-defined]
                 factory = loop._task_factory  # type: ignore[attr-defined]
@@ -195,13 +196,17 @@ def spawn(
                     task = EagerTask(coro, loop=loop, name=name, eager_start=True)
                     if task.done():  # finished in its first step
                         try:
-                            return _finished_at_once(keeper, task, coro)
+                            return _finished_at_once(keeper, task, coro, hooks)
                         finally:
                             del task  # see _finished_at_once()
         elif loop.get_task_factory() is None and not loop.get_debug():  # uvloop's
             task = Task(coro, loop=loop, name=name)
     if task is None:
         return _spawn(loop, keeper, coro, name, context, eager)
+    if hooks:  # the counters, once named groups exist: the group this task counts under
+        path = GROUP_PATH.get()
+        if path:
+            keeper.paths[task] = path
     keeper.fresh.append(task)
     if not keeper.ticking:
         keeper.start()
@@ -254,7 +259,7 @@ def _spawn(
         keeper.start()
     if task.done():  # finished in an eager first step
         try:
-            return _finished_at_once(keeper, task, coro)
+            return _finished_at_once(keeper, task, coro, 0)
         finally:
             del task  # see _finished_at_once()
     watcher = _hooks.spawn_watcher
@@ -265,22 +270,31 @@ def _spawn(
 
 
 def _finished_at_once(
-    keeper: Keeper, task: asyncio.Task[T], coro: Coroutine[Any, Any, T]
+    keeper: Keeper, task: asyncio.Task[T], coro: Coroutine[Any, Any, T], hooks: int
 ) -> asyncio.Task[T]:
     """A spawned task that finished in its eager first step: counted, and looked at if it failed.
+
+    While observed, it waits in ``keeper.at_once`` to be counted with the next
+    tick's batch, with its coroutine's name (the task no longer has its
+    coroutine); *hooks* (``PATHS``) says its group path is still to be noted.
 
     If it failed, the traceback holds the frames that created it (a frame links to
     its caller's): those frames must let go of the task before they return, or the
     two keep each other alive. Its callers ``del`` it in a ``finally``.
     """
-    observer = _hooks.observer
-    if observer is not None:
-        now = keeper.loop.time()
-        observer.finished(keeper, [task], now, now, [default_name(coro)])
+    if _hooks.observer is not None:
+        if hooks:
+            path = GROUP_PATH.get()
+            if path:
+                keeper.paths[task] = path
+        keeper.at_once.append(task)
+        keeper.at_once_names.append(default_name(coro))
+    elif not task._log_traceback:
+        return task  # nothing to count, nothing to look at
     if task._log_traceback:  # failed: a suspect for the keeper to look at
         keeper.suspects[0].append(task)
-        if not keeper.ticking:
-            keeper.start()
+    if not keeper.ticking:
+        keeper.start()
     return task
 
 

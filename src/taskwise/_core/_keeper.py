@@ -57,7 +57,15 @@ from . import _hooks
 from ._compat import task_context
 from ._hooks import GROUP_PATH
 
-__all__ = ["KEEPER_ATTRIBUTE", "Keeper", "keeper_of", "keeper_or_none", "user_frame"]
+__all__ = [
+    "KEEPER_ATTRIBUTE",
+    "SHARDS",
+    "Keeper",
+    "keeper_of",
+    "keeper_or_none",
+    "shard",
+    "user_frame",
+]
 
 #: Where a loop keeps its keeper.
 KEEPER_ATTRIBUTE: Final = "_taskwise_keeper"
@@ -74,6 +82,17 @@ _OURS: Final = 2
 _LOOKS: Final = 3
 
 _PACKAGE_DIR = __file__.rsplit("_core", 1)[0]
+
+#: How many dicts ``Keeper.running`` is made of; ``shard()`` says which one a task is in.
+#: A prime: tasks made one after another lie a fixed stride apart in memory, and an
+#: address modulo a power of two would put them in a few shards only.
+SHARDS: Final = 61
+
+
+def shard(task: object) -> int:
+    """The index of the shard of ``Keeper.running`` that holds *task*."""
+    return id(task) % SHARDS
+
 
 #: ``Task.done``, for passes over a batch at C speed (a TypeError for other kinds of task).
 _done = asyncio.Task.done
@@ -118,7 +137,10 @@ class Keeper:
         self.young_start = self.older_start = 0.0
         # Running tasks, with the time their batch was first seen (shared floats:
         # no memory per task). A dict's compact table costs 27-60 bytes an entry.
-        self.running: dict[asyncio.Task[Any], float] = {}
+        # In SHARDS dicts by the task's id (see shard()): one table of 10**5 tasks
+        # would pause the loop for a millisecond or more each time it grows, or is
+        # copied (the watchdog copies one shard per slice of its work).
+        self.running: tuple[dict[asyncio.Task[Any], float], ...] = tuple({} for _ in range(SHARDS))
         # While observed: spawned tasks that finished in an eager first step, with
         # their coroutines' names, to be counted as one batch by the next tick.
         self.at_once: list[asyncio.Task[Any]] = []
@@ -193,7 +215,7 @@ class Keeper:
                     suspects.append(task)
             else:
                 running += 1
-                self.running[task] = older_start
+                self.running[id(task) % SHARDS][task] = older_start
                 task.add_done_callback(self._on_done, context=self.context)
         # The observer gets the finished ones as a batch: the whole list when none runs
         # on (the usual case), so that observing costs no list operation per task here.
@@ -261,7 +283,7 @@ class Keeper:
                 self.suspects[age].extend(batch)
 
     def on_done(self, task: asyncio.Task[Any]) -> None:
-        start = self.running.pop(task, None)
+        start = self.running[id(task) % SHARDS].pop(task, None)
         observer = _hooks.observer
         if observer is not None and start is not None:
             observer.finished(self, [task], start, self.loop.time())
@@ -301,7 +323,7 @@ class Keeper:
 
     def tasks(self) -> Iterator[asyncio.Task[Any]]:
         """The tasks being kept that have not finished yet."""
-        for batch in (self.older, self.young, self.fresh, self.running):
+        for batch in (self.older, self.young, self.fresh, *self.running):
             for task in tuple(batch):
                 if not task.done():
                     yield task

@@ -236,7 +236,9 @@ def _enclosing(group: Any, groups: list[Any]) -> Any:
 
 
 def _spawn_starts(keeper: Keeper, now: float) -> dict[asyncio.Task[Any], float]:
-    starts: dict[asyncio.Task[Any], float] = dict(keeper.running)
+    starts: dict[asyncio.Task[Any], float] = {}
+    for shard in keeper.running:
+        starts.update(shard)
     for task in keeper.older:
         starts[task] = keeper.older_start
     for task in keeper.young:

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from .._core import _hooks
-from .._core._keeper import keeper_of, keeper_or_none
+from .._core._keeper import SHARDS, keeper_of, keeper_or_none, shard
 from ._tree import await_site, build_tree, waiting_on
 
 __all__ = ["Watchdog", "check_patterns", "dump_tree_on"]
@@ -28,11 +28,10 @@ __all__ = ["Watchdog", "check_patterns", "dump_tree_on"]
 logger = logging.getLogger("taskwise.watchdog")
 
 _NOTHING = object()
-_MASK = 63  # 64 shards
 
 
 def _shards() -> list[dict[asyncio.Task[Any], object]]:
-    return [{} for _ in range(_MASK + 1)]
+    return [{} for _ in range(SHARDS)]  # (by shard(task), as the keeper's running tasks)
 
 
 #: The most work one slice of a look does before it lets the loop run (seconds).
@@ -131,12 +130,15 @@ class Watchdog:
             await self.look()
 
     def _sources(self, loop: asyncio.AbstractEventLoop) -> list[tuple[Any, ...]]:
-        """What to look at, as snapshots that are cheap to take even at 10**5 tasks:
-        (tasks, where their start times are, the path of a group's tasks, the clock)."""
+        """What to look at: (tasks, who knows their start times, the path of a group's
+        tasks, the clock). The spawned tasks are the keeper's shards of running tasks,
+        copied one per slice as the look reaches them: a copy of 10**5 tasks at once
+        would pause the loop for a millisecond or more."""
         keeper = keeper_or_none(loop)
         if keeper is None:
             return []
-        sources: list[tuple[Any, ...]] = [(list(keeper.running), keeper, None, loop.time())]
+        now = loop.time()
+        sources: list[tuple[Any, ...]] = [(shard, keeper, None, now) for shard in keeper.running]
         clock = time.monotonic()  # groups keep their times on this clock, not the loop's
         for group in list(keeper.groups):
             sources.append((group._running(), group, group._path_text(), clock))
@@ -148,16 +150,15 @@ class Watchdog:
         me = asyncio.current_task()
         seen = _shards()
         slice_start = time.perf_counter()
-        sources = self._sources(loop)  # a copy of 10**5 keys takes ~0.6 ms: a slice of its own
-        self.longest_pause = max(self.longest_pause, time.perf_counter() - slice_start)
-        await asyncio.sleep(0)
-        slice_start = time.perf_counter()
-        for tasks, owner, group_path, now in sources:
+        for tasks, owner, group_path, now in self._sources(loop):
+            if group_path is None:  # a shard of the keeper's running tasks: copy it now
+                starts = tasks
+                tasks = list(starts)
             for task in tasks:
                 if task is me or task.done():
                     continue
                 if group_path is None:  # spawned: the keeper knows its start and path
-                    start = owner.running.get(task)
+                    start = starts.get(task)
                     path = owner.paths.get(task, "")
                 else:  # a group's task
                     start = owner._started_at(task)
@@ -166,12 +167,12 @@ class Watchdog:
                     path = group_path
                 if self.ignore and self._ignored(path, task.get_name()):
                     continue
-                on = seen[id(task) >> 4 & _MASK][task] = waiting_on(task)
+                on = seen[shard(task)][task] = waiting_on(task)
                 age = 0.0 if start is None else now - start
                 if (
                     age >= self.threshold
                     and task not in self._flagged
-                    and self._waits[id(task) >> 4 & _MASK].get(task, _NOTHING) is on
+                    and self._waits[shard(task)].get(task, _NOTHING) is on
                 ):
                     self._flagged.add(task)
                     self._report(task, path, await_site(task), age)
@@ -182,7 +183,7 @@ class Watchdog:
                     slice_start = time.perf_counter()
         old, self._waits = self._waits, seen
         if self._flagged:
-            self._flagged = {t for t in self._flagged if t in seen[id(t) >> 4 & _MASK]}
+            self._flagged = {t for t in self._flagged if t in seen[shard(t)]}
         while old:  # the last look's shards go one at a time, between slices
             old.pop()
             elapsed = time.perf_counter() - slice_start

@@ -232,7 +232,7 @@ class _TaskView(Set[asyncio.Task[Any]]):
 
     __slots__ = ("_tasks",)
 
-    def __init__(self, tasks: set[asyncio.Task[Any]]) -> None:
+    def __init__(self, tasks: dict[asyncio.Task[Any], float | None]) -> None:
         self._tasks = tasks
 
     def __contains__(self, task: object) -> bool:
@@ -300,7 +300,6 @@ class TaskGroup:
         "_path",
         "_prefix",
         "_reason",
-        "_starts",
         "_tasks",
         "_token",
     )
@@ -316,7 +315,9 @@ class TaskGroup:
         self._cancel_on_enter = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._parent: _Parent | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # The running children, each with when it started (time.monotonic()) while
+        # observed: a dict costs what a set would, and the start comes free with it.
+        self._tasks: dict[asyncio.Task[Any], float | None] = {}
         self._errors: list[BaseException] = []
         self._base_error: BaseException | None = None
         self._all_done: asyncio.Future[None] | None = None
@@ -329,7 +330,6 @@ class TaskGroup:
         self._path = ""
         self._keeper: Keeper | None = None
         self._entered_at = 0.0
-        self._starts: dict[asyncio.Task[Any], float] | None = None
         # Why the group is cancelling its tasks, once it is: their CancelledError's message.
         self._reason: str | None = None
         # The coroutine of the child being created: in an eager first step, the child
@@ -626,11 +626,10 @@ class TaskGroup:
         # gh-128588): a failure then interrupts the body at its next await, not
         # inside spawn(), and a cancellation of the body meanwhile is raised from
         # the block, where the group waits for that callback.
-        self._tasks.add(task)
-        if observer is not None:
-            if self._starts is None:
-                self._starts = {}
-            self._starts[task] = _monotonic()
+        if observer is None:
+            self._tasks[task] = None
+        else:
+            self._tasks[task] = _monotonic()
             if task.done():  # in an eager first step: its coroutine is gone from the task
                 observer.child_done_at_once(task, default_name(coro))
         watcher = _hooks.spawn_watcher
@@ -712,7 +711,7 @@ class TaskGroup:
         return tuple(self._tasks)
 
     def _started_at(self, task: asyncio.Task[Any]) -> float | None:
-        return None if self._starts is None else self._starts.get(task)
+        return self._tasks.get(task)
 
     def _entered_at_time(self) -> float:
         return self._entered_at
@@ -735,14 +734,21 @@ class TaskGroup:
                     observer.cancelled(task, reason)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
+        start = self._tasks.pop(task, None)
         parent = self._parent
         assert parent is not None
         observer = _hooks.observer
-        if observer is not None and self._keeper is not None:
-            start = self._starts.pop(task, None) if self._starts else None
-            duration = _monotonic() - (self._entered_at if start is None else start)
-            observer.child_finished(self._keeper, self, task, duration)
+        keeper = self._keeper
+        if observer is not None and keeper is not None:
+            # Counted with the keeper's next tick, in a batch: a few appends here
+            # instead of a call that counts one child.
+            keeper.children.append(task)
+            keeper.child_starts.append(self._entered_at if start is None else start)
+            keeper.child_paths.append(self._path)
+            if not keeper.ticking:
+                keeper.start()
+            if observer.tracer is not None:  # (a group's span counts its children now)
+                observer.tracer.child_finished(self, task)
         if TRACKS_AWAITED_BY:
             discard_awaited_by(task, parent.task)
         if self._all_done is not None and not self._tasks and not self._all_done.done():

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Iterator
 from contextvars import Context
 from types import FrameType
@@ -107,6 +108,9 @@ class Keeper:
         "_tick",
         "at_once",
         "at_once_names",
+        "child_paths",
+        "child_starts",
+        "children",
         "context",
         "direct",
         "fresh",
@@ -145,6 +149,11 @@ class Keeper:
         # their coroutines' names, to be counted as one batch by the next tick.
         self.at_once: list[asyncio.Task[Any]] = []
         self.at_once_names: list[str] = []
+        # While observed: TaskGroup children that finished, with when they started
+        # (on time.monotonic()) and their group's path, for the next tick to count.
+        self.children: list[asyncio.Task[Any]] = []
+        self.child_starts: list[float] = []
+        self.child_paths: list[str] = []
         # While observed: the group path of tasks spawned inside a named group
         # (tasks spawned outside any have none here, and count under "").
         self.paths: dict[asyncio.Task[Any], str] = {}
@@ -207,6 +216,11 @@ class Keeper:
             self.at_once, self.at_once_names = [], []
             if observer is not None:
                 observer.finished(self, at_once, now, now, names)
+        if self.children:
+            children, starts, paths = self.children, self.child_starts, self.child_paths
+            self.children, self.child_starts, self.child_paths = [], [], []
+            if observer is not None:
+                observer.children_finished(self, children, starts, paths, time.monotonic())
         # Tasks that have had two steps and still run get a done-callback.
         running = 0
         for task in older:

@@ -111,6 +111,17 @@ class PathCounters:
             self.slowest = duration
         self.buckets[bisect.bisect_left(BOUNDS, duration)] += n
 
+    def add_each(self, durations: list[float], n: int) -> None:
+        """Count *n* tasks that all went well, each with its own duration."""
+        self.ok += n
+        self.seconds += sum(durations)
+        longest = max(durations)
+        if longest > self.slowest:
+            self.slowest = longest
+        buckets = self.buckets
+        for bucket, count in Counter(map(bisect.bisect_left, repeat(BOUNDS), durations)).items():
+            buckets[bucket] += count
+
 
 @dataclass(frozen=True)
 class GroupStats:
@@ -274,47 +285,61 @@ class Observer:
                     if not task.cancelled() and task._exception is not None:
                         self.tell("task_failed", task, task._exception)
 
-    def child_finished(
-        self, keeper: Keeper, group: Any, task: asyncio.Task[Any], duration: float
+    def children_finished(
+        self,
+        keeper: Keeper,
+        tasks: list[asyncio.Task[Any]],
+        starts: list[float],
+        paths: list[str],
+        now: float,
     ) -> None:
-        """A TaskGroup's child finished, *duration* after it started (its done-callback)."""
+        """Count TaskGroup children that finished since the last tick (their done-callbacks
+        queued them): each started at its *starts* entry (``time.monotonic()``), in the
+        group of its *paths* entry; *now* is this tick's time on that clock."""
+        n = len(tasks)
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
-        # One task: counted in place (a child costs a done-callback already; this is
-        # what observing adds to it).
-        name = self.eager_names.pop(task, None) if self.eager_names else None
-        if name is None:
-            try:
-                name = task._coro.__qualname__  # type: ignore[attr-defined]
-            except AttributeError:
-                name = coroutine_name(task)
-        path = group._path
-        key = (path, name)
-        counters = stats.get(key)
-        if counters is None:
-            counters = stats[key] = PathCounters()
-        failed = False
-        if task.cancelled():
-            counters.cancelled += 1
-        elif task._exception is not None:
-            counters.failed += 1
-            failed = True
-        else:
-            counters.ok += 1
-        counters.seconds += duration
-        if duration > counters.slowest:
-            counters.slowest = duration
-        counters.buckets[bisect.bisect_left(BOUNDS, duration)] += 1
+        names = coroutine_names(tasks)
+        eager = self.eager_names
+        if eager:  # finished in an eager first step: the task no longer has its coroutine
+            names = [eager.pop(task, name) for task, name in zip(tasks, names, strict=True)]
+        durations = [now - start for start in starts]
+        exceptions = [task._exception for task in tasks]
+        failed = n - exceptions.count(None)
+        try:
+            cancelled = any(map(_cancelled, tasks))
+        except TypeError:  # a task factory's own kind of task
+            cancelled = any(task.cancelled() for task in tasks)
         tracer = self.tracer
-        if tracer is not None:
-            if tracer.durations:
-                tracer.record_durations(path, name, 1, duration)
-            tracer.child_finished(group, task)
+        record = tracer is not None and tracer.durations
+        first_path, first_name = paths[0], names[0]
+        if (
+            not failed
+            and not cancelled
+            and not record
+            and paths.count(first_path) == n
+            and names.count(first_name) == n
+        ):  # the usual batch: the children of one group, of one coroutine, all ok
+            self._counters(stats, first_path, first_name).add_each(durations, n)
+        else:
+            for task, path, name, duration in zip(tasks, paths, names, durations, strict=True):
+                if task.cancelled():
+                    outcome = (0, 0, 1)
+                elif task._exception is not None:
+                    outcome = (0, 1, 0)
+                else:
+                    outcome = (1, 0, 0)
+                self._counters(stats, path, name).add(*outcome, duration)
+                if record:
+                    tracer.record_durations(path, name, 1, duration)
+        # (The tracer heard of each child in its done-callback: its group's span counts it.)
         if self.listeners:
-            self.tell("tasks_finished", [task])
+            self.tell("tasks_finished", tasks)
             if failed:
-                self.tell("task_failed", task, task._exception)
+                for task in tasks:
+                    if not task.cancelled() and task._exception is not None:
+                        self.tell("task_failed", task, task._exception)
 
     def child_done_at_once(self, task: asyncio.Task[Any], name: str) -> None:
         """A TaskGroup child finished in its eager first step: keep its coroutine's name."""

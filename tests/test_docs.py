@@ -23,6 +23,7 @@ import shlex
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,17 @@ def test_every_marker_is_known_and_every_opt_out_says_why() -> None:
         )
         if example.mode == "skip":
             assert example.reason, f"{example}: `docs-test: skip` needs a reason"
+
+
+@pytest.fixture(autouse=True)
+def no_observation_left() -> Iterator[None]:
+    """An example that fails half-way leaves no instrumentation on for the tests after it."""
+    yield
+    from taskwise import observe
+    from taskwise.integrations import otel
+
+    otel.uninstrument()
+    observe.disable()
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=str)

@@ -86,6 +86,7 @@ async def test_group_children_count_under_the_groups_path() -> None:
                 inner.spawn(asyncio.sleep(0.01))
             tg.spawn(asyncio.sleep(10))
             tg.spawn(boom())
+    # Right after the block, with no loop iteration since: every child is counted.
     stats = observe.snapshot()
     crawl, pages = stats["crawl"], stats["crawl/pages"]
     assert (crawl.ok, crawl.failed, crawl.cancelled) == (1, 1, 1)
@@ -267,6 +268,30 @@ def test_a_task_whose_coroutine_cannot_be_told_is_counted_as_unknown() -> None:
     assert coroutine_name(Odd()) == "object"  # type: ignore[arg-type]
     assert coroutine_name(Bare()) == "<unknown>"  # type: ignore[arg-type]
     assert coroutine_names([Bare(), Odd()]) == ["<unknown>", "object"]  # type: ignore[list-item]
+
+
+def test_counts_outlive_their_loop() -> None:
+    # asyncio.run() closes its loop; once the loop and its keeper are collected, what was
+    # counted on them must still be there for a snapshot or an exporter's collection.
+    import gc
+
+    async def main() -> None:
+        spawn(instant())
+        async with TaskGroup("crawl") as tg:
+            tg.spawn(instant())
+        await iterations(3)
+
+    for _ in range(2):
+        asyncio.run(main())
+        gc.collect()
+        observe.enable()  # (a second call on: counting goes on)
+    stats = observe.snapshot()
+    assert (stats[""].ok, stats["crawl"].ok, stats["crawl"].running) == (2, 2, 0)
+    by_coroutine = observe.snapshot_by_coroutine()
+    assert by_coroutine["crawl", "instant"].spawned == 2
+    observe.disable()
+    observe.enable()
+    assert observe.snapshot() == {}  # disable() drops them, those of loops gone too
 
 
 async def test_enabling_again_after_disable_counts_afresh_on_the_same_loop() -> None:

@@ -88,6 +88,8 @@ def enable(*, hotspots: float = 0.0) -> None:
     if current is not None:
         observer.listeners = current.listeners
         observer.keepers = current.keepers
+        observer.tables = current.tables
+        observer.retired = current.retired
         observer.sites = current.sites
         observer.tracer = current.tracer
         observer.task_tracer = current.task_tracer
@@ -233,11 +235,9 @@ def _totals() -> dict[tuple[str, str], list[Any]]:
     observer = _hooks.observer
     if observer is None:
         return {}
-    with observer.lock:
-        keepers = list(observer.keepers)
     totals: dict[tuple[str, str], list[Any]] = {}
-    for keeper in keepers:
-        for key, counters in list((keeper.stats or {}).items()):
+    for keeper, stats in observer.counted():
+        for key, counters in list(stats.items()):
             row = totals.setdefault(key, _empty_row())
             row[1] += counters.ok
             row[2] += counters.failed
@@ -245,6 +245,8 @@ def _totals() -> dict[tuple[str, str], list[Any]]:
             row[4] += counters.seconds
             row[5] = max(row[5], counters.slowest)
             row[6] = [a + b for a, b in zip(row[6], counters.buckets, strict=True)]
+        if keeper is None:  # (a loop gone: nothing runs on it)
+            continue
         for key, running in _running(keeper).items():
             totals.setdefault(key, _empty_row())[0] += running
     return totals

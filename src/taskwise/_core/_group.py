@@ -421,6 +421,7 @@ class TaskGroup:
         finally:
             if self._keeper is not None:
                 self._keeper.groups.pop(self, None)
+                self._keeper.count_children()  # counted by the time the block is left
             observer = _hooks.observer
             if observer is not None:
                 observer.group_exited(self, error)

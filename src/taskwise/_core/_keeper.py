@@ -217,10 +217,7 @@ class Keeper:
             if observer is not None:
                 observer.finished(self, at_once, now, now, names)
         if self.children:
-            children, starts, paths = self.children, self.child_starts, self.child_paths
-            self.children, self.child_starts, self.child_paths = [], [], []
-            if observer is not None:
-                observer.children_finished(self, children, starts, paths, time.monotonic())
+            self.count_children()
         # Tasks that have had two steps and still run get a done-callback.
         running = 0
         for task in older:
@@ -265,6 +262,20 @@ class Keeper:
         if observer is not None and len(young) > len(survivors):
             finished = [task for task in young if task.done()]
             observer.finished(self, finished, young_start, now)
+
+    def count_children(self) -> None:
+        """Count the TaskGroup children queued since the last tick (``children``).
+
+        The tick calls it, and so does a group as it exits: a snapshot taken just
+        after the block sees every child of it counted.
+        """
+        children, starts, paths = self.children, self.child_starts, self.child_paths
+        if not children:
+            return
+        self.children, self.child_starts, self.child_paths = [], [], []
+        observer = _hooks.observer
+        if observer is not None:
+            observer.children_finished(self, children, starts, paths, time.monotonic())
 
     def _look(self) -> None:
         """Report the suspects nobody else can read; let go of the ones read."""

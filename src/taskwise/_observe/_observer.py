@@ -19,6 +19,7 @@ import asyncio
 import bisect
 import logging
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +112,15 @@ class PathCounters:
             self.slowest = duration
         self.buckets[bisect.bisect_left(BOUNDS, duration)] += n
 
+    def merge(self, other: PathCounters) -> None:
+        """Add *other*'s counts to these."""
+        self.ok += other.ok
+        self.failed += other.failed
+        self.cancelled += other.cancelled
+        self.seconds += other.seconds
+        self.slowest = max(self.slowest, other.slowest)
+        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
+
     def add_each(self, durations: list[float], n: int) -> None:
         """Count *n* tasks that all went well, each with its own duration."""
         self.ok += n
@@ -180,6 +190,10 @@ class Observer:
     def __init__(self, hotspots: float) -> None:
         self.listeners: list[Any] = []
         self.keepers: WeakSet[Keeper] = WeakSet()
+        # Each loop's counters with a weak reference to its keeper, and the counters
+        # of loops gone (see counted()).
+        self.tables: list[tuple[weakref.ref[Keeper], dict[tuple[str, str], PathCounters]]] = []
+        self.retired: dict[tuple[str, str], PathCounters] = {}
         self.lock = threading.Lock()
         # Hotspots: one spawn in `every` records its caller's file:line.
         self.every = round(1 / hotspots) if hotspots else 0
@@ -380,7 +394,31 @@ class Observer:
         keeper.stats = stats
         with self.lock:
             self.keepers.add(keeper)
+            self.tables.append((weakref.ref(keeper), stats))
         return stats
+
+    def counted(self) -> list[tuple[Keeper | None, dict[tuple[str, str], PathCounters]]]:
+        """Every loop's counters, with its keeper (None: a loop gone, its counts kept).
+
+        A loop that was closed and collected takes its keeper along, but not what
+        was counted on it: its counters are folded into ``retired`` here, so that a
+        snapshot (or an exporter's collection) after ``asyncio.run()`` still sees them.
+        """
+        with self.lock:
+            tables = []
+            for ref, stats in self.tables:
+                keeper = ref()
+                if keeper is not None:
+                    tables.append((ref, stats))
+                    continue
+                for key, counters in list(stats.items()):
+                    retired = self.retired.get(key)
+                    if retired is None:
+                        retired = self.retired[key] = PathCounters()
+                    retired.merge(counters)
+            self.tables = tables
+            live = [(ref(), stats) for ref, stats in tables]
+            return [(None, dict(self.retired)), *live]
 
     # -- listeners ----------------------------------------------------------------------
 

@@ -199,8 +199,10 @@ def spawn(
                             return _finished_at_once(keeper, task, coro, hooks)
                         finally:
                             del task  # see _finished_at_once()
-        elif loop.get_task_factory() is None and not loop.get_debug():  # uvloop's
+        elif loop.get_task_factory() is None:  # uvloop's
             task = Task(coro, loop=loop, name=name)
+            if task._source_traceback:  # debug mode: let it end at the caller's line
+                trim_source_traceback(task)
     if task is None:
         return _spawn(loop, keeper, coro, name, context, eager)
     if hooks:  # the counters, once named groups exist: the group this task counts under

@@ -101,6 +101,27 @@ async def test_tasks_spawned_inside_a_group_count_under_its_path() -> None:
     assert observe.snapshot()["server"].ok == 1
 
 
+async def test_spawn_reads_group_paths_only_while_a_named_group_runs() -> None:
+    from taskwise._core import _hooks
+
+    assert _hooks.spawn_hooks == 0  # observed, but no named group's block runs
+    async with TaskGroup("server") as tg:
+        assert _hooks.spawn_hooks == _hooks.PATHS
+        async with TaskGroup("inner"):
+            pass
+        assert _hooks.spawn_hooks == _hooks.PATHS  # the outer block still runs
+        tg.spawn(asyncio.sleep(0))
+        spawn(instant())
+    assert _hooks.spawn_hooks == 0
+    with pytest.raises(Exception, match="unhandled errors in a TaskGroup"):
+        async with TaskGroup("failing"):
+            await boom()
+    assert _hooks.spawn_hooks == 0  # a block left by an error counts as left too
+    await iterations(5)
+    stats = observe.snapshot()
+    assert (stats["server"].ok, stats["server"].spawned) == (2, 2)
+
+
 async def test_nothing_is_counted_while_observation_is_off() -> None:
     observe.disable()
     assert not observe.is_enabled()

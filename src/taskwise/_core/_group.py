@@ -295,6 +295,7 @@ class TaskGroup:
         "_keeper",
         "_loop",
         "_name",
+        "_named_open",
         "_on_done",
         "_parent",
         "_path",
@@ -330,6 +331,7 @@ class TaskGroup:
         self._path = ""
         self._keeper: Keeper | None = None
         self._entered_at = 0.0
+        self._named_open = False  # whether _hooks counts this block among the named open
         # Why the group is cancelling its tasks, once it is: their CancelledError's message.
         self._reason: str | None = None
         # The coroutine of the child being created: in an eager first step, the child
@@ -385,8 +387,8 @@ class TaskGroup:
         if self._name is not None:
             path = f"{outer}/{self._name}" if outer else self._name
             self._token = GROUP_PATH.set(path)
-            if not _hooks.paths_set:
-                _hooks.set_paths_set()
+            _hooks.named_entered()
+            self._named_open = True
         self._prefix = f"{path}/" if path else ""
         self._path = path
         self._entered_at = _monotonic()
@@ -419,6 +421,9 @@ class TaskGroup:
                 return True  # suppress our own cancellation of the body
             raise error
         finally:
+            if self._named_open:
+                self._named_open = False
+                _hooks.named_left()
             if self._keeper is not None:
                 self._keeper.groups.pop(self, None)
                 self._keeper.count_children()  # counted by the time the block is left

@@ -17,6 +17,7 @@ task, and from where (it reads the caller's frame).
 
 from __future__ import annotations
 
+import threading
 from contextvars import ContextVar
 from typing import Any, Final
 
@@ -24,11 +25,12 @@ __all__ = [
     "EVERY_CALL",
     "GROUP_PATH",
     "PATHS",
+    "named_entered",
+    "named_left",
+    "named_open",
     "observer",
-    "paths_set",
     "refresh",
     "set_observer",
-    "set_paths_set",
     "set_spawn_watcher",
     "spawn_hooks",
     "spawn_watcher",
@@ -37,10 +39,11 @@ __all__ = [
 #: The path of the innermost named group around the running code: "outer/inner".
 GROUP_PATH: ContextVar[str] = ContextVar("taskwise_group_path", default="")
 
-#: Whether a named TaskGroup has ever set GROUP_PATH in this process: until one
-#: has, every context's path is "", and spawn() need not read it (a ContextVar
-#: read costs it more than the rest of observing does).
-paths_set = False
+#: How many named TaskGroup blocks are running, in every thread: while none is,
+#: no spawn() runs inside one, and spawn() need not read GROUP_PATH for the
+#: counters (a ContextVar read costs it more than the rest of observing does).
+named_open = 0
+_named_lock = threading.Lock()
 
 #: The observability layer, while it is on; None while it is off.
 observer: Any = None
@@ -52,7 +55,7 @@ spawn_watcher: Any = None
 #: What spawn() has to do for each task besides keeping it (kept up to date by
 #: refresh()): ``0``, nothing (even with the counters on: they count in the
 #: keeper's batches); ``PATHS``, note the group path of a task spawned inside a
-#: named group, for the counters; ``EVERY_CALL``, more than its fast path does:
+#: named group's block, for the counters, while such a block runs; ``EVERY_CALL``, more than its fast path does:
 #: the pytest plugin watches, or the observability layer traces tasks or samples
 #: spawn sites.
 spawn_hooks = 0
@@ -67,7 +70,7 @@ def refresh() -> None:
         observer is not None and (observer.every or observer.task_tracer is not None)
     ):
         spawn_hooks = EVERY_CALL
-    elif observer is not None and paths_set:
+    elif observer is not None and named_open:
         spawn_hooks = PATHS
     else:
         spawn_hooks = 0
@@ -87,8 +90,19 @@ def set_spawn_watcher(value: Any) -> None:
     refresh()
 
 
-def set_paths_set() -> None:
-    """A named TaskGroup has set GROUP_PATH: from now on spawn() must read it."""
-    global paths_set
-    paths_set = True
-    refresh()
+def named_entered() -> None:
+    """A named TaskGroup's block starts: spawn() must read GROUP_PATH while it runs."""
+    global named_open
+    with _named_lock:
+        named_open += 1
+        if named_open == 1:
+            refresh()
+
+
+def named_left() -> None:
+    """A named TaskGroup's block has ended, its children done."""
+    global named_open
+    with _named_lock:
+        named_open -= 1
+        if not named_open:
+            refresh()

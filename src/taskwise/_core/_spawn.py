@@ -201,11 +201,11 @@ def spawn(
                             del task  # see _finished_at_once()
         elif loop.get_task_factory() is None:  # uvloop's
             task = Task(coro, loop=loop, name=name)
-            if task._source_traceback:  # debug mode: let it end at the caller's line
+            if task._source_traceback:  # type: ignore[attr-defined]  # debug mode: end it at the caller
                 trim_source_traceback(task)
     if task is None:
         return _spawn(loop, keeper, coro, name, context, eager)
-    if hooks:  # the counters, once named groups exist: the group this task counts under
+    if hooks:  # the counters, while named groups run: the group this task counts under
         path = GROUP_PATH.get()
         if path:
             keeper.paths[task] = path
@@ -251,7 +251,7 @@ def _spawn(
     else:
         task = new_task(loop, coro, name)
     if observer is not None:
-        path = GROUP_PATH.get() if _hooks.paths_set else ""
+        path = GROUP_PATH.get() if _hooks.named_open else ""
         if path or observer.every:
             observer.spawned(keeper, task, path)
     # Kept until the keeper's next tick, due now: the next spawn() calls of this

@@ -35,14 +35,18 @@ class MyExc(Exception):
     pass
 
 
-async def run_in_task(scenario: Any) -> list[str]:
+async def run_in_task(scenario: Any, cancel_when: asyncio.Event | None = None) -> list[str]:
     """Run *scenario(log)* in a task of its own, so that cancellations stay there.
 
     The scenario appends what happens to *log*; the task's end is logged too:
-    "cancelled" if it ends cancelled.
+    "cancelled" if it ends cancelled. With *cancel_when*, the task is cancelled
+    from outside as soon as the scenario sets that event.
     """
     log: list[str] = []
     task = asyncio.create_task(scenario(log))
+    if cancel_when is not None:
+        await cancel_when.wait()
+        task.cancel()
     try:
         await task
     except asyncio.CancelledError:
@@ -227,10 +231,8 @@ async def test_1e_body_turns_the_outside_cancellation_into_an_error() -> None:
     """1e: the outside cancellation is still in effect after the group raised the error:
     the next await is cancelled, as on 3.11+ (before, on 3.10: it succeeded)."""
     ready = asyncio.Event()
-    runner: list[asyncio.Task[None]] = []
 
     async def scenario(log: list[str]) -> None:
-        runner.append(this_task())
         try:
             async with TaskGroup():
                 ready.set()
@@ -243,10 +245,10 @@ async def test_1e_body_turns_the_outside_cancellation_into_an_error() -> None:
         await asyncio.sleep(0)
         log.append("next await succeeded")  # pragma: no cover - a failure
 
-    task = asyncio.ensure_future(run_in_task(scenario))
-    await ready.wait()
-    runner[0].cancel()
-    assert await task == ["raised [\"MyExc('instead')\"]", "cancelled"]
+    assert await run_in_task(scenario, cancel_when=ready) == [
+        "raised [\"MyExc('instead')\"]",
+        "cancelled",
+    ]
 
 
 async def test_1e_group_cancel_during_the_cleanup_of_an_outside_cancel() -> None:
@@ -255,14 +257,12 @@ async def test_1e_group_cancel_during_the_cleanup_of_an_outside_cancel() -> None
     (before, on 3.10: the block exited normally)."""
     ready = asyncio.Event()
     cleaning = asyncio.Event()
-    runner: list[asyncio.Task[None]] = []
 
     async def stopper(tg: TaskGroup) -> None:
         await cleaning.wait()
         tg.cancel()
 
     async def scenario(log: list[str]) -> None:
-        runner.append(this_task())
         async with TaskGroup() as tg:
             tg.spawn(stopper(tg))
             ready.set()
@@ -274,10 +274,7 @@ async def test_1e_group_cancel_during_the_cleanup_of_an_outside_cancel() -> None
                 await asyncio.sleep(LONG)  # cancelled by the child's tg.cancel()
         log.append("left the block")  # pragma: no cover - a failure
 
-    task = asyncio.ensure_future(run_in_task(scenario))
-    await ready.wait()
-    runner[0].cancel()
-    assert await task == ["cleanup", "cancelled"]
+    assert await run_in_task(scenario, cancel_when=ready) == ["cleanup", "cancelled"]
 
 
 async def test_1e_outside_cancel_merged_into_the_groups_then_turned_into_an_error() -> None:
@@ -322,14 +319,12 @@ async def test_1e_group_cancel_in_the_cleanup_turned_into_an_error() -> None:
     strikes at the next await (before, on 3.10: the next await succeeded)."""
     ready = asyncio.Event()
     cleaning = asyncio.Event()
-    runner: list[asyncio.Task[None]] = []
 
     async def fail_during_cleanup() -> NoReturn:
         await cleaning.wait()
         raise MyExc("child")
 
     async def scenario(log: list[str]) -> None:
-        runner.append(this_task())
         try:
             async with TaskGroup() as tg:
                 tg.spawn(fail_during_cleanup())
@@ -347,10 +342,10 @@ async def test_1e_group_cancel_in_the_cleanup_turned_into_an_error() -> None:
         await asyncio.sleep(0)
         log.append("next await succeeded")  # pragma: no cover - a failure
 
-    task = asyncio.ensure_future(run_in_task(scenario))
-    await ready.wait()
-    runner[0].cancel()
-    assert await task == ["raised [\"MyExc('body')\", \"MyExc('child')\"]", "cancelled"]
+    assert await run_in_task(scenario, cancel_when=ready) == [
+        "raised [\"MyExc('body')\", \"MyExc('child')\"]",
+        "cancelled",
+    ]
 
 
 async def test_1e_an_outside_cancel_seen_by_an_inner_group_reaches_the_outer_one() -> None:

@@ -87,7 +87,6 @@ def enable(*, hotspots: float = 0.0) -> None:
     observer = _Observer(hotspots)
     if current is not None:
         observer.listeners = current.listeners
-        observer.keepers = current.keepers
         observer.tables = current.tables
         observer.retired = current.retired
         observer.sites = current.sites
@@ -106,8 +105,10 @@ def disable() -> None:
     _hooks.set_observer(None)
     if observer is not None:
         with observer.lock:
-            keepers = list(observer.keepers)
+            keepers = [ref() for ref, _ in observer.tables]
         for keeper in keepers:
+            if keeper is None:
+                continue  # its loop is gone
             # (Each a single operation, safe beside the loop's thread still counting.)
             keeper.stats = None
             keeper.paths.clear()

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Final
-from weakref import WeakSet
 
 from .._core._keeper import Keeper, user_frame
 
@@ -189,7 +188,6 @@ class Observer:
 
     def __init__(self, hotspots: float) -> None:
         self.listeners: list[Any] = []
-        self.keepers: WeakSet[Keeper] = WeakSet()
         # Each loop's counters with a weak reference to its keeper, and the counters
         # of loops gone (see counted()).
         self.tables: list[tuple[weakref.ref[Keeper], dict[tuple[str, str], PathCounters]]] = []
@@ -393,7 +391,6 @@ class Observer:
         stats: dict[tuple[str, str], PathCounters] = {}
         keeper.stats = stats
         with self.lock:
-            self.keepers.add(keeper)
             self.tables.append((weakref.ref(keeper), stats))
         return stats
 

@@ -277,6 +277,118 @@ async def test_tasks_done_in_an_eager_first_step_keep_their_coroutine_name(
     assert stats["eager", "instant"].ok == 1
 
 
+async def test_a_group_of_several_coroutines_counts_each_child_under_its_own(
+    loop_kind: str,
+) -> None:
+    # The first child's coroutine is counted without reading each child's; a child of
+    # another coroutine is counted apart, under its own, also when it finished in an
+    # eager first step (under the eager factory, most of these do).
+    quiet_loop()
+    crawler = Crawler()
+    with pytest.raises(Exception, match="unhandled errors in a TaskGroup"):
+        async with TaskGroup("mixed") as tg:
+            tg.spawn(instant())
+            tg.spawn(instant(), name="by-hand")
+            tg.spawn(crawler.fetch(1))
+            tg.spawn(instant())  # the first coroutine again, after another one
+            await iterations(3)
+            tg.spawn(crawler.fetch(2), name="fetch-two")
+            tg.spawn(parked_until(asyncio.get_running_loop().create_future()))
+            await iterations(3)
+            tg.spawn(boom())
+    stats = observe.snapshot_by_coroutine()
+    assert stats["mixed", "instant"].ok == 3
+    assert stats["mixed", "Crawler.fetch"].ok == 2
+    assert stats["mixed", "parked_until"].cancelled == 1
+    assert stats["mixed", "boom"].failed == 1
+    assert observe.snapshot()["mixed"].spawned == 7
+
+
+async def test_children_of_one_coroutine_count_their_failures_and_cancellations() -> None:
+    quiet_loop()
+    loop = asyncio.get_running_loop()
+    gate, failed = loop.create_future(), loop.create_future()
+    failed.set_exception(ValueError("boom"))
+    with pytest.raises(Exception, match="unhandled errors in a TaskGroup"):
+        async with TaskGroup("one") as tg:
+            for _ in range(3):
+                tg.spawn(parked_until(gate))
+            await iterations(2)
+            gate.set_result(None)
+            await iterations(2)
+            tg.spawn(parked_until(loop.create_future()))
+            tg.spawn(parked_until(loop.create_future()))
+            await iterations(2)
+            tg.spawn(parked_until(failed))  # the other two are cancelled
+    row = observe.snapshot_by_coroutine()["one", "parked_until"]
+    assert (row.ok, row.failed, row.cancelled, row.running) == (3, 1, 2, 0)
+
+
+async def test_children_that_started_in_several_iterations_each_get_their_duration() -> None:
+    # Children spawned in one loop iteration share a start time; a batch that holds
+    # children of several iterations puts each duration in its own bucket.
+    gate = asyncio.get_running_loop().create_future()
+    async with TaskGroup("spread") as tg:
+        tg.spawn(parked_until(gate))
+        await asyncio.sleep(0.1)
+        tg.spawn(parked_until(gate))
+        await asyncio.sleep(0)
+        gate.set_result(None)
+    row = observe.snapshot()["spread"]
+    assert row.ok == 2
+    assert row.slowest >= 0.09
+    assert 0.09 <= row.seconds < row.slowest + 0.05
+    filled = [(bound, count) for bound, count in row.buckets if count]
+    assert len(filled) == 2 and filled[0][0] <= 0.05 and filled[1][0] >= 0.1
+
+
+async def test_children_spawned_before_observation_count_from_the_groups_entry() -> None:
+    observe.disable()
+    gate = asyncio.get_running_loop().create_future()
+    async with TaskGroup("late") as tg:
+        tg.spawn(parked_until(gate))
+        tg.spawn(Crawler().fetch(1))
+        await asyncio.sleep(0.05)
+        observe.enable()
+        tg.spawn(instant())  # the first coroutine observation sees
+        gate.set_result(None)
+    stats = observe.snapshot_by_coroutine()
+    assert stats["late", "parked_until"].ok == 1
+    assert stats["late", "parked_until"].slowest >= 0.04  # since the group's entry
+    assert stats["late", "instant"].ok == 1
+    assert ("late", "Crawler.fetch") not in stats  # it finished before enable()
+
+
+async def test_a_listener_hears_every_child_of_a_group() -> None:
+    quiet_loop()
+    recorder = Recorder()
+    observe.add_listener(recorder)
+    with pytest.raises(Exception, match="unhandled errors in a TaskGroup"):
+        async with TaskGroup("g") as tg:
+            tg.spawn(instant(), name="a")
+            tg.spawn(instant(), name="b")
+            await iterations(2)
+            tg.spawn(Crawler().fetch(1), name="c")
+            await iterations(2)
+            tg.spawn(boom(), name="d")
+    finished = sorted(name for kind, name, *_ in recorder.events if kind == "finished")
+    assert finished == ["g/a", "g/b", "g/c", "g/d"]
+    assert ("failed", "g/d", "ValueError") in recorder.events
+
+
+async def test_a_listener_added_while_a_group_runs_hears_its_children_from_then_on() -> None:
+    gate = asyncio.get_running_loop().create_future()
+    recorder = Recorder()
+    async with TaskGroup("g") as tg:
+        tg.spawn(instant(), name="before")
+        await iterations(3)
+        observe.add_listener(recorder)
+        tg.spawn(parked_until(gate), name="after")
+        await iterations(1)
+        gate.set_result(None)
+    assert [name for kind, name, *_ in recorder.events if kind == "finished"] == ["g/after"]
+
+
 def test_a_task_whose_coroutine_cannot_be_told_is_counted_as_unknown() -> None:
     from taskwise._observe._observer import coroutine_name, coroutine_names
 

@@ -377,6 +377,20 @@ async def test_task_spans_alone(telemetry: Telemetry) -> None:
     assert telemetry.metrics() == {}
 
 
+async def test_task_spans_start_with_the_next_child_after_instrument(
+    telemetry: Telemetry,
+) -> None:
+    # The children spawned in one loop iteration share a start time, which the loop
+    # keeps; instrument() makes the next child, in the same iteration, ask again.
+    observe.enable()
+    async with TaskGroup("g") as tg:
+        tg.spawn(fetch(1), name="before")
+        telemetry.instrument(metrics=False, group_spans=False, task_spans=True)
+        tg.spawn(fetch(2), name="after")
+    spans = telemetry.exporter.get_finished_spans()
+    assert [span.attributes["taskwise.task.name"] for span in spans] == ["g/after"]  # type: ignore[index]
+
+
 async def test_without_task_spans_tasks_are_created_as_usual(
     telemetry: Telemetry, loop_kind: str
 ) -> None:

@@ -92,7 +92,6 @@ def enable(*, hotspots: float = 0.0) -> None:
         observer.sites = current.sites
         observer.tracer = current.tracer
         observer.task_tracer = current.task_tracer
-        observer.eager_names = current.eager_names
     _hooks.set_observer(observer)
 
 

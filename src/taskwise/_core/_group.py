@@ -31,7 +31,7 @@ from ._compat import (
 )
 from ._hooks import GROUP_PATH
 from ._keeper import Keeper, keeper_of
-from ._spawn import default_name, new_task
+from ._spawn import coroutine_name, default_name, new_task
 
 __all__ = ["TaskGroup"]
 
@@ -40,10 +40,6 @@ T = TypeVar("T")
 # How the message of the CancelledError a group sends its body starts; the cause
 # follows in parentheses. (3.10 tells the groups' own cancellations apart by it.)
 _CANCEL_MESSAGE = "taskwise.TaskGroup: cancelling the group's body"
-
-# The clock of a group's observed times (its entry, its children's starts): the C
-# function itself, cheaper per child than loop.time(), which calls it.
-_monotonic = time.monotonic
 
 # The cause when the task running the body is cancelled by somebody else.
 _OUTSIDE = "the task running its body was cancelled"
@@ -283,23 +279,30 @@ class TaskGroup:
     __slots__ = (
         "_aborting",
         "_all_done",
+        "_apart",
         "_base_error",
         "_callback_context",
         "_cancel_on_enter",
+        "_coroutine",
         "_count",
         "_entered",
         "_entered_at",
         "_errors",
         "_exiting",
+        "_finished",
+        "_finished_starts",
         "_joining",
         "_keeper",
         "_loop",
         "_name",
         "_named_open",
+        "_names",
         "_on_done",
         "_parent",
         "_path",
+        "_plain",
         "_prefix",
+        "_queued",
         "_reason",
         "_tasks",
         "_token",
@@ -316,8 +319,9 @@ class TaskGroup:
         self._cancel_on_enter = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._parent: _Parent | None = None
-        # The running children, each with when it started (time.monotonic()) while
-        # observed: a dict costs what a set would, and the start comes free with it.
+        # The running children, each with when it started (time.monotonic(), to a loop
+        # iteration: see Keeper.stamp_now()) while observed: a dict costs what a set
+        # would, and the start comes free with it.
         self._tasks: dict[asyncio.Task[Any], float | None] = {}
         self._errors: list[BaseException] = []
         self._base_error: BaseException | None = None
@@ -332,6 +336,21 @@ class TaskGroup:
         self._keeper: Keeper | None = None
         self._entered_at = 0.0
         self._named_open = False  # whether _hooks counts this block among the named open
+        # While observed: what the keeper's next tick counts of the children that
+        # finished since the last one (_queued: the keeper knows there is some). The
+        # usual child went well and ran the coroutine of the group's first observed
+        # child (_coroutine): it leaves just its start, in _finished_starts, and the
+        # batch is counted over that list at C speed. Any other is counted _apart, with
+        # its coroutine name: a child that failed or was cancelled, and one that runs
+        # another coroutine (its name is in _names while it runs). _finished: children
+        # for the listeners and the OpenTelemetry tracer. _plain: the next child that
+        # goes well needs none of this but an append (see _task_done()).
+        self._finished_starts: list[float] = []
+        self._apart: list[tuple[asyncio.Task[Any], str, float]] = []
+        self._finished: list[asyncio.Task[Any]] = []
+        self._queued = self._plain = False
+        self._coroutine: str | None = None
+        self._names: dict[asyncio.Task[Any], str] = {}
         # Why the group is cancelling its tasks, once it is: their CancelledError's message.
         self._reason: str | None = None
         # The coroutine of the child being created: in an eager first step, the child
@@ -391,7 +410,7 @@ class TaskGroup:
             self._named_open = True
         self._prefix = f"{path}/" if path else ""
         self._path = path
-        self._entered_at = _monotonic()
+        self._entered_at = time.monotonic()  # the clock of the children's starts
         keeper = self._keeper = keeper_of(loop)
         keeper.groups[self] = None
         observer = _hooks.observer
@@ -586,6 +605,7 @@ class TaskGroup:
             close_quietly(coro)
             raise RuntimeError(self._closed_message())
         self._count += 1
+        own: str | None = None
         if name is None:
             own = coro.__qualname__ if type(coro) is CoroutineType else default_name(coro)
             name = f"{self._prefix}{own}-{self._count}"
@@ -598,7 +618,17 @@ class TaskGroup:
         parent = self._parent
         assert loop is not None and parent is not None
         observer = _hooks.observer
-        tracer: Any = None if observer is None else observer.task_tracer
+        tracer: Any = None
+        start: float | None = None
+        if observer is not None:
+            # The children spawned in one loop iteration share a start time, kept on
+            # the keeper while no task tracer wants to hear of each new child.
+            start = self._keeper.stamp  # type: ignore[union-attr]
+            if start is None:
+                tracer = observer.task_tracer
+                start = self._keeper.stamp_now(keep=tracer is None)  # type: ignore[union-attr]
+            if own is None:
+                own = default_name(coro)
         traced: object = None
         self._joining = coro
         try:
@@ -632,12 +662,9 @@ class TaskGroup:
         # gh-128588): a failure then interrupts the body at its next await, not
         # inside spawn(), and a cancellation of the body meanwhile is raised from
         # the block, where the group waits for that callback.
-        if observer is None:
-            self._tasks[task] = None
-        else:
-            self._tasks[task] = _monotonic()
-            if task.done():  # in an eager first step: its coroutine is gone from the task
-                observer.child_done_at_once(task, default_name(coro))
+        self._tasks[task] = start
+        if start is not None and own is not self._coroutine:
+            self._note_coroutine(task, own)  # type: ignore[arg-type]
         watcher = _hooks.spawn_watcher
         if watcher is not None:  # the pytest plugin, in strict mode
             watcher(task, self._path)
@@ -650,6 +677,14 @@ class TaskGroup:
             # An eager child that failed holds this frame through its traceback
             # (frames keep their callers): do not let the frame hold the task.
             del task
+
+    def _note_coroutine(self, task: asyncio.Task[Any], name: str) -> None:
+        """While observed: the coroutine name of the first child, or of one that runs another."""
+        if self._coroutine is None:
+            self._coroutine = name
+        elif name != self._coroutine:
+            self._names[task] = name
+            self._plain = False
 
     def _closed_message(self) -> str:
         if not self._entered:
@@ -743,27 +778,27 @@ class TaskGroup:
         start = self._tasks.pop(task, None)
         parent = self._parent
         assert parent is not None
-        observer = _hooks.observer
-        keeper = self._keeper
-        if observer is not None and keeper is not None:
-            # Counted with the keeper's next tick, in a batch: a few appends here
-            # instead of a call that counts one child.
-            keeper.children.append(task)
-            keeper.child_starts.append(self._entered_at if start is None else start)
-            keeper.child_paths.append(self._path)
-            if not keeper.ticking:
-                keeper.start()
-            if observer.tracer is not None:  # (a group's span counts its children now)
-                observer.tracer.child_finished(self, task)
         if TRACKS_AWAITED_BY:
             discard_awaited_by(task, parent.task)
         if self._all_done is not None and not self._tasks and not self._all_done.done():
             self._all_done.set_result(None)
+        # While observed, the child is counted with the keeper's next tick, in a batch
+        # (see __init__): the usual one costs an append here.
+        observer = _hooks.observer
         if task.cancelled():
+            if observer is not None:
+                self._child_finished(observer, task, start, ok=False)
             return
         exc = task.exception()
         if exc is None:
+            if observer is not None:
+                if self._plain and start is not None:
+                    self._finished_starts.append(start)
+                else:
+                    self._child_finished(observer, task, start, ok=True)
             return
+        if observer is not None:
+            self._child_finished(observer, task, start, ok=False)
         self._errors.append(exc)
         if _is_base_error(exc) and self._base_error is None:
             self._base_error = exc
@@ -785,3 +820,42 @@ class TaskGroup:
             why = f"its task {task.get_name()!r} failed with {type(exc).__name__}"
             self._abort(why)
             parent.cancel(f"{self._label()}: {why}")
+
+    def _child_finished(
+        self, observer: Any, task: asyncio.Task[Any], start: float | None, *, ok: bool
+    ) -> None:
+        """While observed: queue a finished child for the keeper's next tick to count."""
+        if not self._queued:
+            self._queued = True
+            keeper = self._keeper
+            assert keeper is not None
+            keeper.done_groups.append(self)
+            if not keeper.ticking:
+                keeper.start()
+        name = self._names.pop(task, None) if self._names else None
+        if start is None:  # spawned while observation was off: it ran since the group's entry
+            self._apart.append((task, coroutine_name(task), self._entered_at))
+        elif name is not None or not ok:
+            # (A child not in _names ran the first child's coroutine.)
+            self._apart.append((task, name or self._coroutine or coroutine_name(task), start))
+        else:
+            self._finished_starts.append(start)
+        hears = observer.hears_children
+        if hears:
+            self._finished.append(task)  # for the listeners
+            if observer.tracer is not None:  # (a group's span counts its children now)
+                observer.tracer.child_finished(self, task)
+        # The children that finish until the next tick take the short way in
+        # _task_done() unless something needs more of them. (A listener or tracer added
+        # meanwhile hears of the children that finish from that tick on.)
+        self._plain = not (hears or self._names)
+
+    def _take_finished(
+        self,
+    ) -> tuple[str, str | None, list[float], list[tuple[asyncio.Task[Any], str, float]], list[Any]]:
+        """What the keeper counts (see __init__): the group's path, the coroutine of its
+        usual children, their starts, the children counted apart, and those heard of."""
+        batch = (self._path, self._coroutine, self._finished_starts, self._apart, self._finished)
+        self._finished_starts, self._apart, self._finished = [], [], []
+        self._queued = self._plain = False
+        return batch

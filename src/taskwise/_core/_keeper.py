@@ -108,11 +108,9 @@ class Keeper:
         "_tick",
         "at_once",
         "at_once_names",
-        "child_paths",
-        "child_starts",
-        "children",
         "context",
         "direct",
+        "done_groups",
         "fresh",
         "groups",
         "loop",
@@ -121,6 +119,7 @@ class Keeper:
         "paths",
         "running",
         "sampled",
+        "stamp",
         "stats",
         "suspects",
         "ticking",
@@ -149,11 +148,12 @@ class Keeper:
         # their coroutines' names, to be counted as one batch by the next tick.
         self.at_once: list[asyncio.Task[Any]] = []
         self.at_once_names: list[str] = []
-        # While observed: TaskGroup children that finished, with when they started
-        # (on time.monotonic()) and their group's path, for the next tick to count.
-        self.children: list[asyncio.Task[Any]] = []
-        self.child_starts: list[float] = []
-        self.child_paths: list[str] = []
+        # While observed: the TaskGroups with children that finished since the last
+        # tick (each queues its own), for the next tick to count; and the start time
+        # (time.monotonic()) of the children spawned in this loop iteration: one
+        # clock read and one float an iteration, shared by them all (see stamp_now()).
+        self.done_groups: list[Any] = []
+        self.stamp: float | None = None
         # While observed: the group path of tasks spawned inside a named group
         # (tasks spawned outside any have none here, and count under "").
         self.paths: dict[asyncio.Task[Any], str] = {}
@@ -182,7 +182,7 @@ class Keeper:
 
     def tick(self) -> None:
         """Move every task one stage on; look at the suspects (see the module doc)."""
-        self.direct = None
+        self.direct = self.stamp = None
         try:
             self._promote()
             self._look()
@@ -216,7 +216,7 @@ class Keeper:
             self.at_once, self.at_once_names = [], []
             if observer is not None:
                 observer.finished(self, at_once, now, now, names)
-        if self.children:
+        if self.done_groups:
             self.count_children()
         # Tasks that have had two steps and still run get a done-callback.
         running = 0
@@ -264,18 +264,38 @@ class Keeper:
             observer.finished(self, finished, young_start, now)
 
     def count_children(self) -> None:
-        """Count the TaskGroup children queued since the last tick (``children``).
+        """Count the TaskGroup children that finished since the last tick (``done_groups``).
 
         The tick calls it, and so does a group as it exits: a snapshot taken just
         after the block sees every child of it counted.
         """
-        children, starts, paths = self.children, self.child_starts, self.child_paths
-        if not children:
+        groups = self.done_groups
+        if not groups:
             return
-        self.children, self.child_starts, self.child_paths = [], [], []
+        self.done_groups = []
         observer = _hooks.observer
-        if observer is not None:
-            observer.children_finished(self, children, starts, paths, time.monotonic())
+        now = time.monotonic()
+        for group in groups:
+            batch = group._take_finished()
+            if observer is not None:
+                observer.children_finished(self, *batch, now)
+
+    def stamp_now(self, *, keep: bool) -> float:
+        """The start time of the TaskGroup children spawned in this loop iteration.
+
+        Read from the clock once, and, if *keep*, kept in ``stamp`` for the other
+        children of the iteration: the next tick forgets it (a tick is due by then),
+        and so does ``Observer.forget_stamps()``.
+        """
+        stamp = time.monotonic()
+        if keep:
+            self.stamp = stamp
+            if not self.ticking:
+                self.start()
+            observer = _hooks.observer
+            if observer is not None and self.stats is None:
+                observer.counters_for(self)  # so that Observer.forget_stamps() finds it
+        return stamp
 
     def _look(self) -> None:
         """Report the suspects nobody else can read; let go of the ones read."""

@@ -19,7 +19,7 @@ from asyncio import tasks as _tasks
 from collections.abc import Callable, Coroutine
 from contextvars import Context
 from types import CodeType, CoroutineType
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from . import _hooks
 from ._checks import check_name, close_quietly, coroutine_or_error, no_running_loop
@@ -31,7 +31,7 @@ from ._compat import (
 from ._hooks import EVERY_CALL, GROUP_PATH
 from ._keeper import Keeper, keeper_of, trim_source_traceback
 
-__all__ = ["spawn"]  # (new_task and default_name serve the rest of _core)
+__all__ = ["spawn"]  # (new_task, default_name and coroutine_name serve the rest)
 
 T = TypeVar("T")
 
@@ -402,6 +402,29 @@ def default_name(coro: Coroutine[Any, Any, Any]) -> str:
         return coro.__qualname__  # type: ignore[attr-defined,no-any-return]
     except AttributeError:
         return type(coro).__qualname__
+
+
+#: The coroutine name of a task whose coroutine cannot be told (a task object that
+#: is not asyncio's, or a coroutine-like object without a ``__qualname__``).
+UNKNOWN: Final = "<unknown>"
+
+
+def coroutine_name(task: asyncio.Task[Any]) -> str:
+    """The ``__qualname__`` of the coroutine *task* runs.
+
+    Read from the task's ``_coro`` member, not with ``task.get_coro()``: on 3.12.1
+    and 3.13.0 that crashes the interpreter for a task that finished in an eager
+    first step (its coroutine is cleared then, and the member reads None).
+    """
+    coro = getattr(task, "_coro", None)
+    name = getattr(coro, "__qualname__", None)
+    if type(name) is str:
+        return name
+    if coro is not None:
+        name = getattr(type(coro), "__qualname__", None)
+        if type(name) is str:
+            return name
+    return UNKNOWN
 
 
 def _create_task(

@@ -27,6 +27,7 @@ from itertools import repeat
 from typing import Any, Final
 
 from .._core._keeper import Keeper, user_frame
+from .._core._spawn import UNKNOWN, coroutine_name
 
 __all__ = [
     "BOUNDS",
@@ -58,23 +59,6 @@ LISTENER_METHODS: Final = (
     "group_cancelled",
     "task_stuck",
 )
-
-#: The coroutine name of a task whose coroutine cannot be told (a task object that
-#: is not asyncio's, or a coroutine-like object without a ``__qualname__``).
-UNKNOWN: Final = "<unknown>"
-
-
-def coroutine_name(task: asyncio.Task[Any]) -> str:
-    """The ``__qualname__`` of the coroutine *task* runs, without ``get_coro()`` (see above)."""
-    coro = getattr(task, "_coro", None)
-    name = getattr(coro, "__qualname__", None)
-    if type(name) is str:
-        return name
-    if coro is not None:
-        name = getattr(type(coro), "__qualname__", None)
-        if type(name) is str:
-            return name
-    return UNKNOWN
 
 
 def coroutine_names(tasks: Sequence[asyncio.Task[Any]]) -> list[str]:
@@ -120,14 +104,33 @@ class PathCounters:
         self.slowest = max(self.slowest, other.slowest)
         self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
 
-    def add_each(self, durations: list[float], n: int) -> None:
-        """Count *n* tasks that all went well, each with its own duration."""
+    def add_started(self, starts: list[float], now: float) -> None:
+        """Count tasks that all went well, each started at its *starts* entry, ended *now*.
+
+        At C speed over the list. Children spawned in one loop iteration share one
+        start (one float object), so a batch usually has one or two: while it has one,
+        counting it is a single pass of ``list.count()``, which compares by identity.
+        """
+        n = len(starts)
+        first = starts[0]
         self.ok += n
-        self.seconds += sum(durations)
-        longest = max(durations)
+        if starts.count(first) == n:
+            duration = now - first
+            self.seconds += duration * n
+            if duration > self.slowest:
+                self.slowest = duration
+            self.buckets[bisect.bisect_left(BOUNDS, duration)] += n
+            return
+        longest = now - min(starts)
+        self.seconds += max(0.0, n * now - sum(starts))
         if longest > self.slowest:
             self.slowest = longest
         buckets = self.buckets
+        bucket = bisect.bisect_left(BOUNDS, longest)
+        if bisect.bisect_left(BOUNDS, now - max(starts)) == bucket:
+            buckets[bucket] += n
+            return
+        durations = [now - start for start in starts]
         for bucket, count in Counter(map(bisect.bisect_left, repeat(BOUNDS), durations)).items():
             buckets[bucket] += count
 
@@ -186,8 +189,24 @@ class Observer:
     create a task. Both None unless something installed them.
     """
 
+    __slots__ = (
+        "_listeners",
+        "_tracer",
+        "countdown",
+        "every",
+        "hears_children",
+        "lock",
+        "retired",
+        "sites",
+        "tables",
+        "task_tracer",
+    )
+
     def __init__(self, hotspots: float) -> None:
-        self.listeners: list[Any] = []
+        # Whether a TaskGroup's done-callback passes each child on (see the properties).
+        self.hears_children = False
+        self._listeners: list[Any] = []
+        self._tracer: Any = None
         # Each loop's counters with a weak reference to its keeper, and the counters
         # of loops gone (see counted()).
         self.tables: list[tuple[weakref.ref[Keeper], dict[tuple[str, str], PathCounters]]] = []
@@ -197,11 +216,27 @@ class Observer:
         self.every = round(1 / hotspots) if hotspots else 0
         self.countdown = self.every
         self.sites: dict[str, list[int]] = {}  # site -> [live sampled, total sampled]
-        self.tracer: Any = None
         self.task_tracer: Any = None
-        # TaskGroup children that finished in an eager first step, until their
-        # done-callback counts them: their coroutine name (the task no longer has it).
-        self.eager_names: dict[asyncio.Task[Any], str] = {}
+
+    @property
+    def listeners(self) -> list[Any]:
+        """The listeners (a list replaced, never changed, so that a loop may iterate it)."""
+        return self._listeners
+
+    @listeners.setter
+    def listeners(self, listeners: list[Any]) -> None:
+        self._listeners = listeners
+        self.hears_children = bool(listeners) or self._tracer is not None
+
+    @property
+    def tracer(self) -> Any:
+        """The OpenTelemetry integration's spans, while installed."""
+        return self._tracer
+
+    @tracer.setter
+    def tracer(self, tracer: Any) -> None:
+        self._tracer = tracer
+        self.hears_children = bool(self._listeners) or tracer is not None
 
     # -- called by the core -----------------------------------------------------------
 
@@ -300,62 +335,48 @@ class Observer:
     def children_finished(
         self,
         keeper: Keeper,
-        tasks: list[asyncio.Task[Any]],
+        path: str,
+        coroutine: str | None,
         starts: list[float],
-        paths: list[str],
+        apart: list[tuple[asyncio.Task[Any], str, float]],
+        heard: list[asyncio.Task[Any]],
         now: float,
     ) -> None:
-        """Count TaskGroup children that finished since the last tick (their done-callbacks
-        queued them): each started at its *starts* entry (``time.monotonic()``), in the
-        group of its *paths* entry; *now* is this tick's time on that clock."""
-        n = len(tasks)
+        """Count the children of the group at *path* that finished since the last tick.
+
+        The usual ones went well and ran *coroutine*: their starts (on
+        ``time.monotonic()``, like *now*, this tick's time) are all there is of
+        them. The others come *apart*, each with its coroutine name and start.
+        *heard* are the children for the listeners.
+        """
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
-        names = coroutine_names(tasks)
-        eager = self.eager_names
-        if eager:  # finished in an eager first step: the task no longer has its coroutine
-            names = [eager.pop(task, name) for task, name in zip(tasks, names, strict=True)]
-        durations = [now - start for start in starts]
-        exceptions = [task._exception for task in tasks]
-        failed = n - exceptions.count(None)
-        try:
-            cancelled = any(map(_cancelled, tasks))
-        except TypeError:  # a task factory's own kind of task
-            cancelled = any(task.cancelled() for task in tasks)
         tracer = self.tracer
         record = tracer is not None and tracer.durations
-        first_path, first_name = paths[0], names[0]
-        if (
-            not failed
-            and not cancelled
-            and not record
-            and paths.count(first_path) == n
-            and names.count(first_name) == n
-        ):  # the usual batch: the children of one group, of one coroutine, all ok
-            self._counters(stats, first_path, first_name).add_each(durations, n)
-        else:
-            for task, path, name, duration in zip(tasks, paths, names, durations, strict=True):
-                if task.cancelled():
-                    outcome = (0, 0, 1)
-                elif task._exception is not None:
-                    outcome = (0, 1, 0)
-                else:
-                    outcome = (1, 0, 0)
-                self._counters(stats, path, name).add(*outcome, duration)
-                if record:
-                    tracer.record_durations(path, name, 1, duration)
+        if starts:
+            assert coroutine is not None
+            self._counters(stats, path, coroutine).add_started(starts, now)
+            if record:
+                for start, count in Counter(starts).items():  # (a start an iteration)
+                    tracer.record_durations(path, coroutine, count, now - start)
+        for task, name, start in apart:
+            duration = now - start
+            if task.cancelled():
+                outcome = (0, 0, 1)
+            elif task._exception is not None:
+                outcome = (0, 1, 0)
+            else:
+                outcome = (1, 0, 0)
+            self._counters(stats, path, name).add(*outcome, duration)
+            if record:
+                tracer.record_durations(path, name, 1, duration)
         # (The tracer heard of each child in its done-callback: its group's span counts it.)
-        if self.listeners:
-            self.tell("tasks_finished", tasks)
-            if failed:
-                for task in tasks:
-                    if not task.cancelled() and task._exception is not None:
-                        self.tell("task_failed", task, task._exception)
-
-    def child_done_at_once(self, task: asyncio.Task[Any], name: str) -> None:
-        """A TaskGroup child finished in its eager first step: keep its coroutine's name."""
-        self.eager_names[task] = name
+        if self.listeners and heard:
+            self.tell("tasks_finished", heard)
+            for task in heard:
+                if not task.cancelled() and task._exception is not None:
+                    self.tell("task_failed", task, task._exception)
 
     def cancelled(self, task: asyncio.Task[Any], cause: str) -> None:
         if self.listeners:
@@ -393,6 +414,18 @@ class Observer:
         with self.lock:
             self.tables.append((weakref.ref(keeper), stats))
         return stats
+
+    def forget_stamps(self) -> None:
+        """A task tracer was installed: make every loop's next TaskGroup child ask for it.
+
+        (A loop keeps the start time of the children of one iteration only while no
+        task tracer is installed: see ``Keeper.stamp_now()``.)
+        """
+        with self.lock:
+            keepers = [ref() for ref, _ in self.tables]
+        for keeper in keepers:
+            if keeper is not None:
+                keeper.stamp = None
 
     def counted(self) -> list[tuple[Keeper | None, dict[tuple[str, str], PathCounters]]]:
         """Every loop's counters, with its keeper (None: a loop gone, its counts kept).

@@ -217,6 +217,7 @@ def instrument(
         observer.tracer = spans
         observer.task_tracer = spans if task_spans else None
         _hooks.refresh()  # spawn() reads task_tracer, through its fast path's flag
+        observer.forget_stamps()  # and TaskGroup.spawn() with each iteration's start time
         _state = state
 
 

@@ -182,29 +182,33 @@ def spawn(
     # The fast path, written out because every call it saves shows: no options, and
     # a loop whose create_task() is known to build a plain Task. ``keeper.direct``
     # says so (see _verdict()); the factory and debug mode are read on every call,
-    # since set_task_factory() and set_debug() may come at any time.
-    task = None
+    # since set_task_factory() and set_debug() may come at any time. Whatever the
+    # fast path cannot build goes to _spawn().
     direct = keeper.direct
     hooks = _hooks.spawn_hooks
-    if direct is not None and hooks is not EVERY_CALL and not (eager or context is not None):
-        if direct is BASE_CREATE_TASK:
-            if not loop._debug:  # type: ignore[attr-defined]
-                factory = loop._task_factory  # type: ignore[attr-defined]
-                if factory is None:
-                    task = Task(coro, loop=loop, name=name)
-                elif factory is EAGER_TASK_FACTORY:
-                    task = EagerTask(coro, loop=loop, name=name, eager_start=True)
-                    if task.done():  # finished in its first step
-                        try:
-                            return _finished_at_once(keeper, task, coro, hooks)
-                        finally:
-                            del task  # see _finished_at_once()
-        elif loop.get_task_factory() is None:  # uvloop's
-            task = Task(coro, loop=loop, name=name)
-            if task._source_traceback:  # type: ignore[attr-defined]  # debug mode: end it at the caller
-                trim_source_traceback(task)
-    if task is None:
+    if direct is None or hooks is EVERY_CALL or eager or context is not None:
         return _spawn(loop, keeper, coro, name, context, eager)
+    if direct is not BASE_CREATE_TASK:  # uvloop's
+        if loop.get_task_factory() is not None:
+            return _spawn(loop, keeper, coro, name, context, eager)
+        task = Task(coro, loop=loop, name=name)
+        if task._source_traceback:  # type: ignore[attr-defined]  # debug mode: end it at the caller
+            trim_source_traceback(task)
+    elif loop._debug:  # type: ignore[attr-defined]
+        return _spawn(loop, keeper, coro, name, context, eager)
+    else:
+        factory = loop._task_factory  # type: ignore[attr-defined]
+        if factory is None:
+            task = Task(coro, loop=loop, name=name)
+        elif factory is EAGER_TASK_FACTORY:
+            task = EagerTask(coro, loop=loop, name=name, eager_start=True)
+            if task.done():  # finished in its first step
+                try:
+                    return _finished_at_once(keeper, task, coro, hooks)
+                finally:
+                    del task  # see _finished_at_once()
+        else:
+            return _spawn(loop, keeper, coro, name, context, eager)
     if hooks:  # the counters, while named groups run: the group this task counts under
         path = GROUP_PATH.get()
         if path:

@@ -277,6 +277,33 @@ async def test_tasks_done_in_an_eager_first_step_keep_their_coroutine_name(
     assert stats["eager", "instant"].ok == 1
 
 
+async def test_tasks_done_in_an_eager_first_step_are_counted_by_coroutine_and_outcome(
+    loop_kind: str,
+) -> None:
+    # (Those that went well are counted by name alone: the tasks are let go at once.)
+    quiet_loop()
+
+    async def also_instant() -> None:
+        pass
+
+    async def quits() -> None:
+        raise asyncio.CancelledError
+
+    for _ in range(3):
+        spawn(instant(), eager=True)
+    spawn(also_instant(), eager=True)
+    spawn(instant(), eager=True, name="named by hand")
+    spawn(quits(), eager=True)
+    spawn(boom(), eager=True)
+    await iterations(4)
+    stats = observe.snapshot_by_coroutine()
+    name = "test_tasks_done_in_an_eager_first_step_are_counted_by_coroutine_and_outcome"
+    assert stats["", "instant"].ok == 4
+    assert stats["", f"{name}.<locals>.also_instant"].ok == 1
+    assert stats["", f"{name}.<locals>.quits"].cancelled == 1
+    assert stats["", "boom"].failed == 1
+
+
 async def test_a_group_of_several_coroutines_counts_each_child_under_its_own(
     loop_kind: str,
 ) -> None:

@@ -840,15 +840,15 @@ class TaskGroup:
             self._apart.append((task, name or self._coroutine or coroutine_name(task), start))
         else:
             self._finished_starts.append(start)
-        hears = observer.hears_children
-        if hears:
+        wants = observer.wants_tasks
+        if wants:
             self._finished.append(task)  # for the listeners
             if observer.tracer is not None:  # (a group's span counts its children now)
                 observer.tracer.child_finished(self, task)
         # The children that finish until the next tick take the short way in
         # _task_done() unless something needs more of them. (A listener or tracer added
         # meanwhile hears of the children that finish from that tick on.)
-        self._plain = not (hears or self._names)
+        self._plain = not (wants or self._names)
 
     def _take_finished(
         self,

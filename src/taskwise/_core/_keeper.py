@@ -108,6 +108,7 @@ class Keeper:
         "_tick",
         "at_once",
         "at_once_names",
+        "at_once_ok",
         "context",
         "direct",
         "done_groups",
@@ -148,6 +149,9 @@ class Keeper:
         # their coroutines' names, to be counted as one batch by the next tick.
         self.at_once: list[asyncio.Task[Any]] = []
         self.at_once_names: list[str] = []
+        # ... and the coroutine names of those that went well, when nothing needs more
+        # of them (no group path, no listener or tracer): the tasks themselves are let go.
+        self.at_once_ok: list[str] = []
         # While observed: the TaskGroups with children that finished since the last
         # tick (each queues its own), for the next tick to count; and the start time
         # (time.monotonic()) of the children spawned in this loop iteration: one
@@ -216,6 +220,10 @@ class Keeper:
             self.at_once, self.at_once_names = [], []
             if observer is not None:
                 observer.finished(self, at_once, now, now, names)
+        if self.at_once_ok:
+            names, self.at_once_ok = self.at_once_ok, []
+            if observer is not None:
+                observer.finished_ok(self, names)
         if self.done_groups:
             self.count_children()
         # Tasks that have had two steps and still run get a done-callback.

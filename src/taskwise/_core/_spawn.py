@@ -28,7 +28,7 @@ from ._compat import (
     CREATE_TASK_TAKES_EAGER_START,
     TASK_TAKES_EAGER_START,
 )
-from ._hooks import EVERY_CALL, GROUP_PATH
+from ._hooks import EVERY_CALL, GROUP_PATH, PATHS
 from ._keeper import Keeper, keeper_of, trim_source_traceback
 
 __all__ = ["spawn"]  # (new_task, default_name and coroutine_name serve the rest)
@@ -254,6 +254,7 @@ def _spawn(
         task = _create_task(loop, coro, name, context, eager)
     else:
         task = new_task(loop, coro, name)
+    path = ""
     if observer is not None:
         path = GROUP_PATH.get() if _hooks.named_open else ""
         if path or observer.every:
@@ -265,7 +266,7 @@ def _spawn(
         keeper.start()
     if task.done():  # finished in an eager first step
         try:
-            return _finished_at_once(keeper, task, coro, 0)
+            return _finished_at_once(keeper, task, coro, PATHS if path else 0)
         finally:
             del task  # see _finished_at_once()
     watcher = _hooks.spawn_watcher
@@ -280,21 +281,28 @@ def _finished_at_once(
 ) -> asyncio.Task[T]:
     """A spawned task that finished in its eager first step: counted, and looked at if it failed.
 
-    While observed, it waits in ``keeper.at_once`` to be counted with the next
-    tick's batch, with its coroutine's name (the task no longer has its
-    coroutine); *hooks* (``PATHS``) says its group path is still to be noted.
+    While observed, it is counted with the next tick's batch, by its coroutine's
+    name (the task no longer has its coroutine): the usual one, which went well
+    and needs no group path (*hooks*, ``PATHS``, says one is to be noted) and no
+    listener, by its name alone (``keeper.at_once_ok``); any other waits in
+    ``keeper.at_once``.
 
     If it failed, the traceback holds the frames that created it (a frame links to
     its caller's): those frames must let go of the task before they return, or the
     two keep each other alive. Its callers ``del`` it in a ``finally``.
     """
-    if _hooks.observer is not None:
-        if hooks:
-            path = GROUP_PATH.get()
-            if path:
-                keeper.paths[task] = path
-        keeper.at_once.append(task)
-        keeper.at_once_names.append(default_name(coro))
+    observer = _hooks.observer
+    if observer is not None:
+        name = coro.__qualname__ if type(coro) is CoroutineType else default_name(coro)
+        if hooks or observer.wants_tasks or task._log_traceback or task.cancelled():
+            if hooks:
+                path = GROUP_PATH.get()
+                if path:
+                    keeper.paths[task] = path
+            keeper.at_once.append(task)
+            keeper.at_once_names.append(name)
+        else:
+            keeper.at_once_ok.append(name)
     elif not task._log_traceback:
         return task  # nothing to count, nothing to look at
     if task._log_traceback:  # failed: a suspect for the keeper to look at

@@ -194,17 +194,18 @@ class Observer:
         "_tracer",
         "countdown",
         "every",
-        "hears_children",
         "lock",
         "retired",
         "sites",
         "tables",
         "task_tracer",
+        "wants_tasks",
     )
 
     def __init__(self, hotspots: float) -> None:
-        # Whether a TaskGroup's done-callback passes each child on (see the properties).
-        self.hears_children = False
+        # Whether anything needs the finished tasks themselves, not just their counts:
+        # listeners, or the OpenTelemetry tracer (see the properties).
+        self.wants_tasks = False
         self._listeners: list[Any] = []
         self._tracer: Any = None
         # Each loop's counters with a weak reference to its keeper, and the counters
@@ -226,7 +227,7 @@ class Observer:
     @listeners.setter
     def listeners(self, listeners: list[Any]) -> None:
         self._listeners = listeners
-        self.hears_children = bool(listeners) or self._tracer is not None
+        self.wants_tasks = bool(listeners) or self._tracer is not None
 
     @property
     def tracer(self) -> Any:
@@ -236,7 +237,7 @@ class Observer:
     @tracer.setter
     def tracer(self, tracer: Any) -> None:
         self._tracer = tracer
-        self.hears_children = bool(self._listeners) or tracer is not None
+        self.wants_tasks = bool(self._listeners) or tracer is not None
 
     # -- called by the core -----------------------------------------------------------
 
@@ -331,6 +332,18 @@ class Observer:
                 for task in tasks:
                     if not task.cancelled() and task._exception is not None:
                         self.tell("task_failed", task, task._exception)
+
+    def finished_ok(self, keeper: Keeper, names: list[str]) -> None:
+        """Count tasks that went well in an eager first step, outside any group, by name."""
+        stats = keeper.stats
+        if stats is None:
+            stats = self.counters_for(keeper)
+        first = names[0]
+        if names.count(first) == len(names):
+            self._counters(stats, "", first).add(len(names), 0, 0, 0.0)
+            return
+        for name, n in Counter(names).items():
+            self._counters(stats, "", name).add(n, 0, 0, 0.0)
 
     def children_finished(
         self,

@@ -2,7 +2,7 @@ import sys
 from asyncio import Task
 from collections.abc import Coroutine
 from contextvars import Context
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 __all__ = ["spawn"]
 
@@ -115,3 +115,9 @@ else:
 # this stub for them.
 def default_name(coro: Coroutine[Any, Any, Any]) -> str:
     """The coroutine's qualified name, the task's name unless one is given."""
+
+#: The coroutine name of a task whose coroutine cannot be told.
+UNKNOWN: Final = "<unknown>"
+
+def coroutine_name(task: Task[Any]) -> str:
+    """The ``__qualname__`` of the coroutine *task* runs."""

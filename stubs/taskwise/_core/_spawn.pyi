@@ -120,4 +120,9 @@ def default_name(coro: Coroutine[Any, Any, Any]) -> str:
 UNKNOWN: Final = "<unknown>"
 
 def coroutine_name(task: Task[Any]) -> str:
-    """The ``__qualname__`` of the coroutine *task* runs."""
+    """The ``__qualname__`` of the coroutine *task* runs.
+
+    Read from the task's ``_coro`` member, not with ``task.get_coro()``: on 3.12.1
+    and 3.13.0 that crashes the interpreter for a task that finished in an eager
+    first step (its coroutine is cleared then, and the member reads None).
+    """

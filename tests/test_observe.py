@@ -353,7 +353,7 @@ async def test_children_of_one_coroutine_count_their_failures_and_cancellations(
 
 async def test_children_that_started_in_several_iterations_each_get_their_duration() -> None:
     # Children spawned in one loop iteration share a start time; a batch that holds
-    # children of several iterations puts each duration in its own bucket.
+    # children of several iterations gives each its own duration.
     gate = asyncio.get_running_loop().create_future()
     async with TaskGroup("spread") as tg:
         tg.spawn(parked_until(gate))
@@ -363,10 +363,35 @@ async def test_children_that_started_in_several_iterations_each_get_their_durati
         gate.set_result(None)
     row = observe.snapshot()["spread"]
     assert row.ok == 2
-    assert row.slowest >= 0.09
-    assert 0.09 <= row.seconds < row.slowest + 0.05
-    filled = [(bound, count) for bound, count in row.buckets if count]
-    assert len(filled) == 2 and filled[0][0] <= 0.05 and filled[1][0] >= 0.1
+    assert sum(count for _, count in row.buckets) == 2
+    first, second = row.slowest, row.seconds - row.slowest
+    assert first >= 0.09
+    assert 0 <= second <= first - 0.09  # it started 0.1 s later, and ended with the first
+
+
+def test_a_batch_of_starts_is_counted_with_each_duration_in_its_bucket() -> None:
+    from taskwise._observe._observer import BOUNDS, PathCounters
+
+    def bucket_counts(counters: PathCounters) -> dict[float, int]:
+        return {bound: n for bound, n in zip(BOUNDS, counters.buckets, strict=True) if n}
+
+    one_iteration = PathCounters()
+    start = 100.0
+    one_iteration.add_started([start] * 3, 100.002)  # one float object: one duration
+    assert (one_iteration.ok, one_iteration.slowest) == (3, pytest.approx(0.002))
+    assert one_iteration.seconds == pytest.approx(0.006)
+    assert bucket_counts(one_iteration) == {0.005: 3}
+
+    near = PathCounters()
+    near.add_started([100.0, 100.0, 100.001], 100.003)  # two starts, one bucket
+    assert near.seconds == pytest.approx(0.003 + 0.003 + 0.002)
+    assert bucket_counts(near) == {0.005: 3}
+
+    spread = PathCounters()
+    spread.add_started([99.0, 99.0, 99.95, 100.0], 100.0005)  # three buckets
+    assert spread.slowest == pytest.approx(1.0005)
+    assert spread.seconds == pytest.approx(1.0005 * 2 + 0.0505 + 0.0005)
+    assert bucket_counts(spread) == {0.001: 1, 0.1: 1, 5.0: 2}
 
 
 async def test_children_spawned_before_observation_count_from_the_groups_entry() -> None:

@@ -103,11 +103,7 @@ def disable() -> None:
     observer = _hooks.observer
     _hooks.set_observer(None)
     if observer is not None:
-        with observer.lock:
-            keepers = [ref() for ref, _ in observer.tables]
-        for keeper in keepers:
-            if keeper is None:
-                continue  # its loop is gone
+        for keeper in observer.keepers():
             # (Each a single operation, safe beside the loop's thread still counting.)
             keeper.stats = None
             keeper.paths.clear()

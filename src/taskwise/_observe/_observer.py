@@ -428,17 +428,20 @@ class Observer:
             self.tables.append((weakref.ref(keeper), stats))
         return stats
 
+    def keepers(self) -> list[Keeper]:
+        """The keepers of the loops it counts on that are still alive."""
+        with self.lock:
+            keepers = [ref() for ref, _ in self.tables]
+        return [keeper for keeper in keepers if keeper is not None]
+
     def forget_stamps(self) -> None:
         """A task tracer was installed: make every loop's next TaskGroup child ask for it.
 
         (A loop keeps the start time of the children of one iteration only while no
         task tracer is installed: see ``Keeper.stamp_now()``.)
         """
-        with self.lock:
-            keepers = [ref() for ref, _ in self.tables]
-        for keeper in keepers:
-            if keeper is not None:
-                keeper.stamp = None
+        for keeper in self.keepers():
+            keeper.stamp = None
 
     def counted(self) -> list[tuple[Keeper | None, dict[tuple[str, str], PathCounters]]]:
         """Every loop's counters, with its keeper (None: a loop gone, its counts kept).

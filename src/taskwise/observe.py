@@ -234,13 +234,16 @@ def _totals() -> dict[tuple[str, str], list[Any]]:
     totals: dict[tuple[str, str], list[Any]] = {}
     for keeper, stats in observer.counted():
         for key, counters in list(stats.items()):
-            row = totals.setdefault(key, _empty_row())
-            row[1] += counters.ok
-            row[2] += counters.failed
-            row[3] += counters.cancelled
-            row[4] += counters.seconds
-            row[5] = max(row[5], counters.slowest)
-            row[6] = [a + b for a, b in zip(row[6], counters.buckets, strict=True)]
+            row = [
+                0,
+                counters.ok,
+                counters.failed,
+                counters.cancelled,
+                counters.seconds,
+                counters.slowest,
+                counters.buckets,
+            ]
+            _merge(totals.setdefault(key, _empty_row()), row)
         if keeper is None:  # (a loop gone: nothing runs on it)
             continue
         for key, running in _running(keeper).items():

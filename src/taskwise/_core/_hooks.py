@@ -55,9 +55,9 @@ spawn_watcher: Any = None
 #: What spawn() has to do for each task besides keeping it (kept up to date by
 #: refresh()): ``0``, nothing (even with the counters on: they count in the
 #: keeper's batches); ``PATHS``, note the group path of a task spawned inside a
-#: named group's block, for the counters, while such a block runs; ``EVERY_CALL``, more than its fast path does:
-#: the pytest plugin watches, or the observability layer traces tasks or samples
-#: spawn sites.
+#: named group's block, for the counters, while such a block runs; ``EVERY_CALL``,
+#: more than its fast path does: the pytest plugin watches, or the observability
+#: layer traces tasks or samples spawn sites.
 spawn_hooks = 0
 PATHS: Final = 1
 EVERY_CALL: Final = 2

@@ -168,6 +168,7 @@ def spawn(
         if loop is None:
             no_running_loop(coro, "spawn")
         keeper = keeper_of(loop)
+    given = name
     if type(coro) is CoroutineType:
         if name is None:
             name = coro.__qualname__
@@ -204,7 +205,9 @@ def spawn(
             task = EagerTask(coro, loop=loop, name=name, eager_start=True)
             if task.done():  # finished in its first step
                 try:
-                    return _finished_at_once(keeper, task, coro, hooks)
+                    return _finished_at_once(
+                        keeper, task, coro, hooks, None if given is not None else name
+                    )
                 finally:
                     del task  # see _finished_at_once()
         else:
@@ -277,35 +280,43 @@ def _spawn(
 
 
 def _finished_at_once(
-    keeper: Keeper, task: asyncio.Task[T], coro: Coroutine[Any, Any, T], hooks: int
+    keeper: Keeper,
+    task: asyncio.Task[T],
+    coro: Coroutine[Any, Any, T],
+    hooks: int,
+    name: str | None = None,
 ) -> asyncio.Task[T]:
     """A spawned task that finished in its eager first step: counted, and looked at if it failed.
 
     While observed, it is counted with the next tick's batch, by its coroutine's
-    name (the task no longer has its coroutine): the usual one, which went well
-    and needs no group path (*hooks*, ``PATHS``, says one is to be noted) and no
-    listener, by its name alone (``keeper.at_once_ok``); any other waits in
-    ``keeper.at_once``.
+    name (the task no longer has its coroutine; *name* is that name when spawn()
+    has read it already, as the task's default name): the usual one, which went
+    well and needs no group path (*hooks*, ``PATHS``, says one is to be noted)
+    and no listener, by its name alone (``keeper.at_once_ok``); any other waits
+    in ``keeper.at_once``.
 
     If it failed, the traceback holds the frames that created it (a frame links to
     its caller's): those frames must let go of the task before they return, or the
     two keep each other alive. Its callers ``del`` it in a ``finally``.
     """
+    failed = task._log_traceback
     observer = _hooks.observer
-    if observer is not None:
-        name = coro.__qualname__ if type(coro) is CoroutineType else default_name(coro)
-        if hooks or observer.wants_tasks or task._log_traceback or task.cancelled():
-            if hooks:
-                path = GROUP_PATH.get()
-                if path:
-                    keeper.paths[task] = path
-            keeper.at_once.append(task)
-            keeper.at_once_names.append(name)
-        else:
-            keeper.at_once_ok.append(name)
-    elif not task._log_traceback:
-        return task  # nothing to count, nothing to look at
-    if task._log_traceback:  # failed: a suspect for the keeper to look at
+    if observer is None:
+        if not failed:
+            return task  # nothing to count, nothing to look at
+    elif failed or hooks or observer.wants_tasks or task.cancelled():
+        if hooks:
+            path = GROUP_PATH.get()
+            if path:
+                keeper.paths[task] = path
+        keeper.at_once.append(task)
+        keeper.at_once_names.append(name or default_name(coro))
+    else:
+        keeper.at_once_ok.append(name or default_name(coro))
+        if not keeper.ticking:
+            keeper.start()
+        return task
+    if failed:  # a suspect for the keeper to look at
         keeper.suspects[0].append(task)
     if not keeper.ticking:
         keeper.start()

@@ -539,6 +539,31 @@ async def test_a_listener_hears_batches_and_failures() -> None:
     ]
 
 
+async def test_a_listener_hears_each_task_done_in_an_eager_first_step_once(
+    loop_kind: str,
+) -> None:
+    # Under the eager factory, and with eager=True on 3.12+, these finish inside spawn():
+    # those that went well reach the listener by a path of their own.
+    quiet_loop()
+    recorder = Recorder()
+    observe.add_listener(recorder)
+    try:
+        spawn(instant(), name="ok-1")
+        spawn(instant(), eager=True, name="ok-2")
+        spawn(boom(), eager=True, name="bad")
+        await iterations(5)
+    finally:
+        observe.remove_listener(recorder)
+    assert sorted(recorder.events) == [
+        ("failed", "bad", "ValueError"),
+        ("finished", "bad"),
+        ("finished", "ok-1"),
+        ("finished", "ok-2"),
+    ]
+    stats = observe.snapshot_by_coroutine()
+    assert (stats["", "instant"].ok, stats["", "boom"].failed) == (2, 1)
+
+
 async def test_a_listener_that_raises_is_removed_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

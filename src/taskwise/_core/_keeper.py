@@ -107,6 +107,7 @@ class Keeper:
         "_on_done",
         "_tick",
         "at_once",
+        "at_once_heard",
         "at_once_names",
         "at_once_ok",
         "context",
@@ -152,6 +153,8 @@ class Keeper:
         # ... and the coroutine names of those that went well, when nothing needs more
         # of them (no group path, no listener or tracer): the tasks themselves are let go.
         self.at_once_ok: list[str] = []
+        # (with the tasks too, while listeners or the tracer want them)
+        self.at_once_heard: list[asyncio.Task[Any]] = []
         # While observed: the TaskGroups with children that finished since the last
         # tick (each queues its own), for the next tick to count; and the start time
         # (time.monotonic()) of the children spawned in this loop iteration: one
@@ -221,9 +224,10 @@ class Keeper:
             if observer is not None:
                 observer.finished(self, at_once, now, now, names)
         if self.at_once_ok:
-            names, self.at_once_ok = self.at_once_ok, []
+            names, heard = self.at_once_ok, self.at_once_heard
+            self.at_once_ok, self.at_once_heard = [], []
             if observer is not None:
-                observer.finished_ok(self, names)
+                observer.finished_ok(self, names, heard)
         if self.done_groups:
             self.count_children()
         # Tasks that have had two steps and still run get a done-callback.

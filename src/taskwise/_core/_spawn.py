@@ -290,10 +290,11 @@ def _finished_at_once(
 
     While observed, it is counted with the next tick's batch, by its coroutine's
     name (the task no longer has its coroutine; *name* is that name when spawn()
-    has read it already, as the task's default name): the usual one, which went
-    well and needs no group path (*hooks*, ``PATHS``, says one is to be noted)
-    and no listener, by its name alone (``keeper.at_once_ok``); any other waits
-    in ``keeper.at_once``.
+    has read it already, as the task's default name). The usual one, which went
+    well and needs no group path (*hooks*, ``PATHS``, says one is to be noted),
+    leaves its name in ``keeper.at_once_ok``, and the task itself only while
+    listeners or the tracer want it (``keeper.at_once_heard``); any other waits,
+    with its name, in ``keeper.at_once``.
 
     If it failed, the traceback holds the frames that created it (a frame links to
     its caller's): those frames must let go of the task before they return, or the
@@ -304,7 +305,7 @@ def _finished_at_once(
     if observer is None:
         if not failed:
             return task  # nothing to count, nothing to look at
-    elif failed or hooks or observer.wants_tasks or task.cancelled():
+    elif failed or hooks or task.cancelled():
         if hooks:
             path = GROUP_PATH.get()
             if path:
@@ -313,6 +314,8 @@ def _finished_at_once(
         keeper.at_once_names.append(name or default_name(coro))
     else:
         keeper.at_once_ok.append(name or default_name(coro))
+        if observer.wants_tasks:
+            keeper.at_once_heard.append(task)
         if not keeper.ticking:
             keeper.start()
         return task

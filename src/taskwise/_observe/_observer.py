@@ -333,17 +333,26 @@ class Observer:
                     if not task.cancelled() and task._exception is not None:
                         self.tell("task_failed", task, task._exception)
 
-    def finished_ok(self, keeper: Keeper, names: list[str]) -> None:
-        """Count tasks that went well in an eager first step, outside any group, by name."""
+    def finished_ok(self, keeper: Keeper, names: list[str], heard: list[asyncio.Task[Any]]) -> None:
+        """Count tasks that went well in an eager first step, outside any group, by name.
+
+        *heard* are those tasks themselves, while listeners or the tracer want them.
+        """
         stats = keeper.stats
         if stats is None:
             stats = self.counters_for(keeper)
         first = names[0]
-        if names.count(first) == len(names):
-            self._counters(stats, "", first).add(len(names), 0, 0, 0.0)
-            return
-        for name, n in Counter(names).items():
+        counted = {first: len(names)} if names.count(first) == len(names) else Counter(names)
+        tracer = self.tracer
+        for name, n in counted.items():
             self._counters(stats, "", name).add(n, 0, 0, 0.0)
+            if tracer is not None and tracer.durations:
+                tracer.record_durations("", name, n, 0.0)
+        if heard:
+            if tracer is not None and tracer.tasks:
+                tracer.tasks_finished(heard)
+            if self.listeners:
+                self.tell("tasks_finished", heard)
 
     def children_finished(
         self,

@@ -227,6 +227,22 @@ async def test_the_duration_histogram_is_opt_in_and_records_each_task(
     assert bounds == (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0)
 
 
+async def done_at_once(n: int) -> int:
+    return n
+
+
+async def test_the_duration_histogram_records_tasks_done_in_an_eager_first_step(
+    telemetry: Telemetry,
+) -> None:
+    telemetry.instrument(duration_histogram=True)
+    for n in range(3):
+        spawn(done_at_once(n), eager=True)  # (done inside spawn() on 3.12+)
+    spawn(done_at_once(3), eager=True, name="named by hand")
+    await iterations(5)
+    histogram = telemetry.metrics()["taskwise.task.duration"]
+    assert histogram[attrs("done_at_once")].count == 4
+
+
 async def test_instrument_twice_is_harmless_and_uninstrument_stops_reporting(
     telemetry: Telemetry,
 ) -> None:

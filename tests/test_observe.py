@@ -442,6 +442,23 @@ async def test_a_listener_added_while_a_group_runs_hears_its_children_from_then_
     assert [name for kind, name, *_ in recorder.events if kind == "finished"] == ["g/after"]
 
 
+async def test_a_listener_is_told_of_a_childs_failure_only_with_the_child(
+    loop_kind: str,
+) -> None:
+    # "a" fails and "b" goes well in one iteration; the listener comes in between their
+    # done-callbacks, so it hears of "b" and not of "a": not of its failure either.
+    quiet_loop()
+    observe.enable()
+    recorder = Recorder()
+    with pytest.raises(Exception, match="unhandled errors in a TaskGroup"):
+        async with TaskGroup("g") as tg:
+            failing = tg.spawn(boom(), name="a")
+            failing.add_done_callback(lambda _: observe.add_listener(recorder))
+            tg.spawn(instant(), name="b")
+    await iterations(3)
+    assert [event[:2] for event in recorder.events] == [("finished", "g/b")]
+
+
 def test_a_task_whose_coroutine_cannot_be_told_is_counted_as_unknown() -> None:
     from taskwise._observe._observer import coroutine_name, coroutine_names
 

@@ -301,6 +301,7 @@ class TaskGroup:
         "_parent",
         "_path",
         "_plain",
+        "_plain_heard",
         "_prefix",
         "_queued",
         "_reason",
@@ -344,11 +345,12 @@ class TaskGroup:
         # its coroutine name: a child that failed or was cancelled, and one that runs
         # another coroutine (its name is in _names while it runs). _finished: children
         # for the listeners and the OpenTelemetry tracer. _plain: the next child that
-        # goes well needs none of this but an append (see _task_done()).
+        # goes well needs none of this but an append (see _task_done()); _plain_heard:
+        # two, its start and itself, for listeners (and no tracer).
         self._finished_starts: list[float] = []
         self._apart: list[tuple[asyncio.Task[Any], str, float]] = []
         self._finished: list[asyncio.Task[Any]] = []
-        self._queued = self._plain = False
+        self._queued = self._plain = self._plain_heard = False
         self._coroutine: str | None = None
         self._names: dict[asyncio.Task[Any], str] = {}
         # Why the group is cancelling its tasks, once it is: their CancelledError's message.
@@ -684,7 +686,7 @@ class TaskGroup:
             self._coroutine = name
         elif name != self._coroutine:
             self._names[task] = name
-            self._plain = False
+            self._plain = self._plain_heard = False
 
     def _closed_message(self) -> str:
         if not self._entered:
@@ -794,6 +796,9 @@ class TaskGroup:
             if observer is not None:
                 if self._plain and start is not None:
                     self._finished_starts.append(start)
+                elif self._plain_heard and start is not None:
+                    self._finished_starts.append(start)
+                    self._finished.append(task)
                 else:
                     self._child_finished(observer, task, start, ok=True)
             return
@@ -846,9 +851,12 @@ class TaskGroup:
             if observer.tracer is not None:  # (a group's span counts its children now)
                 observer.tracer.child_finished(self, task)
         # The children that finish until the next tick take the short way in
-        # _task_done() unless something needs more of them. (A listener or tracer added
-        # meanwhile hears of the children that finish from that tick on.)
-        self._plain = not (wants or self._names)
+        # _task_done() unless something needs more of them than their start (and, for
+        # listeners, themselves). (A listener or tracer added meanwhile hears of the
+        # children that finish from that tick on.)
+        plain = not self._names
+        self._plain = plain and not wants
+        self._plain_heard = plain and wants and observer.tracer is None
 
     def _take_finished(
         self,
@@ -857,5 +865,5 @@ class TaskGroup:
         usual children, their starts, the children counted apart, and those heard of."""
         batch = (self._path, self._coroutine, self._finished_starts, self._apart, self._finished)
         self._finished_starts, self._apart, self._finished = [], [], []
-        self._queued = self._plain = False
+        self._queued = self._plain = self._plain_heard = False
         return batch

@@ -382,12 +382,14 @@ class Observer:
             if record:
                 for start, count in Counter(starts).items():  # (a start an iteration)
                     tracer.record_durations(path, coroutine, count, now - start)
+        failed = []  # (every failure is counted apart)
         for task, name, start in apart:
             duration = now - start
             if task.cancelled():
                 outcome = (0, 0, 1)
             elif task._exception is not None:
                 outcome = (0, 1, 0)
+                failed.append(task)
             else:
                 outcome = (1, 0, 0)
             self._counters(stats, path, name).add(*outcome, duration)
@@ -396,9 +398,11 @@ class Observer:
         # (The tracer heard of each child in its done-callback: its group's span counts it.)
         if self.listeners and heard:
             self.tell("tasks_finished", heard)
-            for task in heard:
-                if not task.cancelled() and task._exception is not None:
-                    self.tell("task_failed", task, task._exception)
+            if failed:
+                told = set(map(id, heard))
+                for task in failed:
+                    if id(task) in told:
+                        self.tell("task_failed", task, task._exception)
 
     def cancelled(self, task: asyncio.Task[Any], cause: str) -> None:
         if self.listeners:

@@ -122,7 +122,8 @@ def add_listener(listener: Any) -> None:
     the ones it has, on the loop's thread, and never waits on them:
 
     * ``tasks_finished(tasks)``: a batch of tasks that finished (once per loop
-      iteration for spawned tasks; once per child for a TaskGroup's);
+      iteration for spawned tasks, and once per group and iteration for a
+      TaskGroup's children);
     * ``task_failed(task, exception)``: a task ended with an exception;
     * ``task_cancelled(task, cause)``: taskwise cancelled a task, and why (a
       group's child failed, ``tg.cancel()``, a shutdown timeout, ...);

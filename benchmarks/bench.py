@@ -212,6 +212,17 @@ async def tw_taskgroup_counters(n: int, work: Callable[[], Coroutine[Any, Any, N
         observe.disable()
 
 
+async def tw_taskgroup_listener(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
+    """TaskGroup.spawn with counters on and one listener receiving every finished child."""
+    listener = _Listener()
+    observe.add_listener(listener)
+    try:
+        return await tw_taskgroup(n, work)
+    finally:
+        observe.remove_listener(listener)
+        observe.disable()
+
+
 async def tw_spawn_eager(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
     spawn = taskwise.spawn
     t0 = perf_counter()
@@ -402,6 +413,7 @@ def plan(quick: bool) -> tuple[dict[str, Callable[[], asyncio.AbstractEventLoop]
         ("taskwise.spawn, counters on", tw_spawn_counters),
         ("taskwise.spawn, a listener", tw_spawn_listener),
         ("taskwise.TaskGroup.spawn, counters on", tw_taskgroup_counters),
+        ("taskwise.TaskGroup.spawn, a listener", tw_taskgroup_listener),
     ]
     rows: list[Row] = []
     for flavour in flavours:
@@ -422,7 +434,7 @@ def plan(quick: bool) -> tuple[dict[str, Callable[[], asyncio.AbstractEventLoop]
                     vs = "create_task + set + discard"
                 elif case in (tw_spawn_counters, tw_spawn_listener):
                     vs = "taskwise.spawn"
-                elif case is tw_taskgroup_counters:
+                elif case in (tw_taskgroup_counters, tw_taskgroup_listener):
                     vs = "taskwise.TaskGroup.spawn"
                 rows.append(Row(flavour, work, label, case, vs))
     if otel is not None:

@@ -192,15 +192,20 @@ async def tw_spawn_counters(n: int, work: Callable[[], Coroutine[Any, Any, None]
         observe.disable()
 
 
-async def tw_spawn_listener(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
-    """spawn() with counters on and one listener receiving every finished task."""
+async def _listening(case: Case, n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
+    """*case* with counters on and one listener receiving every finished task."""
     listener = _Listener()
     observe.add_listener(listener)
     try:
-        return await tw_spawn(n, work)
+        return await case(n, work)
     finally:
         observe.remove_listener(listener)
         observe.disable()
+
+
+async def tw_spawn_listener(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
+    """spawn() with counters on and one listener receiving every finished task."""
+    return await _listening(tw_spawn, n, work)
 
 
 async def tw_taskgroup_counters(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
@@ -214,13 +219,7 @@ async def tw_taskgroup_counters(n: int, work: Callable[[], Coroutine[Any, Any, N
 
 async def tw_taskgroup_listener(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:
     """TaskGroup.spawn with counters on and one listener receiving every finished child."""
-    listener = _Listener()
-    observe.add_listener(listener)
-    try:
-        return await tw_taskgroup(n, work)
-    finally:
-        observe.remove_listener(listener)
-        observe.disable()
+    return await _listening(tw_taskgroup, n, work)
 
 
 async def tw_spawn_eager(n: int, work: Callable[[], Coroutine[Any, Any, None]]) -> float:

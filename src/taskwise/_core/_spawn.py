@@ -302,23 +302,22 @@ def _finished_at_once(
     """
     failed = task._log_traceback
     observer = _hooks.observer
-    if observer is None:
-        if not failed:
-            return task  # nothing to count, nothing to look at
-    elif failed or hooks or task.cancelled():
-        if hooks:
-            path = GROUP_PATH.get()
-            if path:
-                keeper.paths[task] = path
-        keeper.at_once.append(task)
-        keeper.at_once_names.append(name or default_name(coro))
-    else:
-        keeper.at_once_ok.append(name or default_name(coro))
-        if observer.wants_tasks:
-            keeper.at_once_heard.append(task)
-        if not keeper.ticking:
-            keeper.start()
-        return task
+    if observer is not None:
+        if name is None:
+            name = default_name(coro)
+        if failed or hooks or task.cancelled():
+            if hooks:
+                path = GROUP_PATH.get()
+                if path:
+                    keeper.paths[task] = path
+            keeper.at_once.append(task)
+            keeper.at_once_names.append(name)
+        else:
+            keeper.at_once_ok.append(name)
+            if observer.wants_tasks:
+                keeper.at_once_heard.append(task)
+    elif not failed:
+        return task  # nothing to count, nothing to look at
     if failed:  # a suspect for the keeper to look at
         keeper.suspects[0].append(task)
     if not keeper.ticking:

@@ -174,14 +174,16 @@ async def test_the_default_handler_logs_with_the_tasks_context_variables(
     assert "Task 'handler' failed" in record.getMessage()
 
 
-async def test_in_debug_mode_the_report_points_at_the_spawn_call() -> None:
+@pytest.mark.parametrize("eager", [False, True], ids=["lazy", "eager"])
+async def test_in_debug_mode_the_report_points_at_the_spawn_call(eager: bool) -> None:
+    # (eager=True starts the task through another path on 3.12+.)
     loop = asyncio.get_running_loop()
     debug = loop.get_debug()
     loop.set_debug(True)
     try:
         with reports() as seen:
             line = _this_line() + 1
-            spawn(boom())  # the line the report must name
+            spawn(boom(), eager=eager)  # the line the report must name
             await settle()
     finally:
         loop.set_debug(debug)

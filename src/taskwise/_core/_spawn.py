@@ -478,7 +478,7 @@ def _create_task(
             if loop.get_task_factory() in (None, EAGER_TASK_FACTORY):
                 # What create_task() does without a factory, plus eager_start; and what
                 # the stock eager factory does, but named before the first step.
-                return asyncio.Task(coro, loop=loop, eager_start=True, **kwargs)  # type: ignore[call-arg,unused-ignore]
+                return _trimmed(asyncio.Task(coro, loop=loop, eager_start=True, **kwargs))  # type: ignore[call-arg,unused-ignore]
             # 3.12/3.13 with a task factory (or uvloop): the factory decides.
         return _named(loop.create_task(coro, **kwargs), name)
     except BaseException:

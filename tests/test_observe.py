@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import taskwise.observe as observe
-from taskwise import TaskGroup, shutdown_spawned, spawn
+from taskwise import TaskGroup, shutdown_spawned, spawn, spawned_tasks
 
 pytestmark = pytest.mark.anyio
 
@@ -608,6 +609,90 @@ def test_a_listener_without_any_known_method_is_refused() -> None:
         observe.add_listener(object())
 
 
+def test_a_listener_class_instead_of_an_instance_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"the class Recorder itself.*add_listener\(Recorder\(\)\)"):
+        observe.add_listener(Recorder)
+
+
+class ReadsExceptions:
+    """A listener with a classic mistake: exception() raises CancelledError for a cancelled task."""
+
+    def tasks_finished(self, tasks: list[asyncio.Task[Any]]) -> None:
+        for task in tasks:
+            task.exception()
+
+
+async def test_a_listener_raising_cancelled_error_is_removed_and_the_keeper_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Raised inside the keeper's tick, it must not end the tick half-way: the tasks
+    # spawned beside the cancelled one are still kept, and shutdown still waits for them.
+    listener = ReadsExceptions()
+    observe.add_listener(listener)
+    done: list[int] = []
+
+    async def gives_up() -> None:
+        await iterations(2)
+        raise asyncio.CancelledError  # ends cancelled, as when an awaited task was
+
+    async def slow() -> None:
+        await asyncio.sleep(0.01)
+        done.append(1)
+
+    with caplog.at_level(logging.ERROR, logger="taskwise.observe"):
+        spawn(gives_up())
+        await asyncio.sleep(0)
+        for _ in range(3):
+            spawn(slow())
+        await iterations(4)
+        assert len(spawned_tasks()) == 3
+        await shutdown_spawned(timeout=5)
+    assert done == [1, 1, 1]
+    assert listener not in observe._hooks.observer.listeners  # type: ignore[union-attr]
+    (record,) = caplog.records
+    assert "raised in tasks_finished(); it was removed" in record.getMessage()
+
+
+async def test_a_listener_raising_cancelled_error_does_not_change_a_group() -> None:
+    # (Told from a group's done-callback: a cancelled child must not turn into a
+    # CancelledError out of the group's block.)
+    logging.getLogger("taskwise.observe").disabled = True
+    try:
+        observe.add_listener(ReadsExceptions())
+        async with TaskGroup("g") as tg:
+            child = tg.spawn(asyncio.sleep(10), name="nap")
+            await asyncio.sleep(0)
+            child.cancel()
+    finally:
+        logging.getLogger("taskwise.observe").disabled = False
+    assert child.cancelled()
+
+
+def test_a_listener_that_raises_in_several_loops_at_once_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    both_inside = threading.Barrier(2, timeout=10)
+
+    class Broken:
+        def tasks_finished(self, tasks: list[asyncio.Task[Any]]) -> None:
+            both_inside.wait()  # each loop's keeper is in here at the same time
+            raise RuntimeError("listener bug")
+
+    observe.add_listener(Broken())
+
+    async def main() -> None:
+        spawn(asyncio.sleep(0))
+        await iterations(5)
+
+    with caplog.at_level(logging.ERROR, logger="taskwise.observe"):
+        threads = [threading.Thread(target=asyncio.run, args=(main(),)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(caplog.records) == 1
+
+
 # --- the task tree -------------------------------------------------------------------------
 
 
@@ -769,6 +854,59 @@ async def test_hotspots_count_live_and_total_tasks_per_spawn_site() -> None:
     await iterations(5)
     (top, *_) = observe.hotspots()
     assert (top.live, top.total) == (0, 4)
+
+
+async def test_hotspots_see_every_site_of_a_fixed_cycle_of_sites() -> None:
+    # Sampling every 100th spawn exactly would see one site of four, always the same.
+    observe.enable(hotspots=0.01)
+    first = sys._getframe().f_lineno + 2
+    for _ in range(2000):
+        spawn(asyncio.sleep(0))
+        spawn(asyncio.sleep(0))
+        spawn(asyncio.sleep(0))
+        spawn(asyncio.sleep(0))
+    await iterations(4)
+    sites = {spot.site for spot in observe.hotspots()}
+    assert sites == {f"{__file__}:{first + n}" for n in range(4)}
+
+
+async def test_a_new_sampling_rate_leaves_the_estimates_made_at_the_old_one() -> None:
+    observe.enable(hotspots=1)
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    for _ in range(10):
+        spawn(parked(fut))
+    await iterations(4)
+    observe.enable(hotspots=0.01)
+    (top,) = observe.hotspots()
+    assert (top.live, top.total) == (10, 10)
+    fut.set_result(None)
+    await iterations(5)
+    (top,) = observe.hotspots()
+    assert (top.live, top.total) == (0, 10)
+
+
+async def test_turning_sampling_off_and_on_around_a_sampled_task_loses_no_report() -> None:
+    seen: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, context: seen.append(context))
+
+    async def job() -> None:
+        await asyncio.sleep(0.01)
+        raise ValueError("reported")
+
+    observe.disable()
+    observe.enable(hotspots=1)
+    spawn(job())  # the loop's first spawn under this observer: sampled
+    observe.disable()
+    observe.enable(hotspots=1)
+    await asyncio.sleep(0.05)
+    await iterations(4)
+    assert [type(context.get("exception")) for context in seen] == [ValueError]
+    assert "<locals>.job' failed" in seen[0]["message"]
+
+
+def test_a_sampling_rate_too_small_to_sample_anything_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"fewer than one spawn\(\) call in 1,000,000,000.*at least 1e-09"):
+        observe.enable(hotspots=5e-324)
 
 
 # --- names survive task factories that rename ---------------------------------------------
@@ -949,7 +1087,7 @@ async def test_snapshot_from_another_thread_while_tasks_run() -> None:
 async def test_enable_again_changes_the_rate_and_keeps_the_counters() -> None:
     spawn(asyncio.sleep(0))
     await iterations(4)
-    observe.enable(hotspots=0.5)  # one spawn in two is sampled, and counted twice
+    observe.enable(hotspots=1)
     for _ in range(10):
         spawn(asyncio.sleep(0))
     await iterations(4)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from ._core import _hooks
 from ._core._keeper import Keeper as _Keeper
@@ -64,6 +64,10 @@ __all__ = [
 ]
 
 
+#: The smallest sampling share enable() takes (one spawn() call in a billion).
+_SMALLEST_SHARE: Final = 1e-9
+
+
 def enable(*, hotspots: float = 0.0) -> None:
     """Turn on lifecycle counters (and, with *hotspots*, spawn-site sampling), process-wide.
 
@@ -74,7 +78,7 @@ def enable(*, hotspots: float = 0.0) -> None:
     up. Calling it again changes the sampling rate and keeps the counters.
 
     Raises:
-        ValueError: *hotspots* is not between 0 and 1.
+        ValueError: *hotspots* is not between 0 and 1, or is below 1e-9 (and not 0).
     """
     if isinstance(hotspots, bool) or not isinstance(hotspots, (int, float)):
         raise TypeError(f"enable(hotspots=) takes a share from 0 to 1, but got {hotspots!r}.")
@@ -82,6 +86,12 @@ def enable(*, hotspots: float = 0.0) -> None:
         raise ValueError(
             f"enable(hotspots=) takes a share of spawn() calls to sample, from 0 (off) to 1 "
             f"(every call), but got {hotspots!r}: for one call in a hundred, pass 0.01."
+        )
+    if 0 < hotspots < _SMALLEST_SHARE:
+        raise ValueError(
+            f"enable(hotspots={hotspots!r}) would sample fewer than one spawn() call in "
+            f"{round(1 / _SMALLEST_SHARE):,}, that is none in practice: pass at least "
+            f"{_SMALLEST_SHARE}, or 0 to sample none."
         )
     current = _hooks.observer
     observer = _Observer(hotspots)
@@ -134,14 +144,21 @@ def add_listener(listener: Any) -> None:
     ``taskwise.observe``); the loop goes on. Adding one twice adds it once.
 
     Raises:
-        TypeError: *listener* has none of these methods.
+        TypeError: *listener* has none of these methods, or is a class (pass an
+            instance).
     """
+    if isinstance(listener, type):
+        raise TypeError(
+            f"add_listener() takes a listener object, but got the class {listener.__qualname__} "
+            f"itself: its methods would be called without an instance. You probably meant "
+            f"add_listener({listener.__qualname__}())."
+        )
     if not any(callable(getattr(listener, name, None)) for name in _LISTENER_METHODS):
         known = ", ".join(f"{name}()" for name in _LISTENER_METHODS)
         raise TypeError(
             f"add_listener() takes an object with at least one of the methods {known}, "
             f"but {listener!r} has none of them. Define the ones you need, e.g. "
-            f"`class Audit:\\n    def task_failed(self, task, exception): ...`."
+            f"`class Audit: def task_failed(self, task, exception): ...`."
         )
     if _hooks.observer is None:
         enable()
@@ -301,9 +318,5 @@ def hotspots() -> list[Hotspot]:
     observer = _hooks.observer
     if observer is None or not observer.every:
         return []
-    every = observer.every
-    found = [
-        Hotspot(site, live * every, total * every)
-        for site, (live, total) in list(observer.sites.items())
-    ]
+    found = [Hotspot(site, live, total) for site, (live, total) in list(observer.sites.items())]
     return sorted(found, key=lambda h: (-h.live, -h.total, h.site))

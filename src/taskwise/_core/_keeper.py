@@ -167,7 +167,7 @@ class Keeper:
         # The counters of the observability layer, while it is on, and the running
         # tasks whose spawn site it sampled (creation hotspots).
         self.stats: Any = None
-        self.sampled: dict[asyncio.Task[Any], str] = {}
+        self.sampled: dict[asyncio.Task[Any], tuple[list[int], int]] = {}
         # TaskGroups entered on this loop and not left yet: the task tree's nodes.
         self.groups: dict[Any, None] = {}
         self.ticking = False

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import random
 import threading
 import weakref
 from collections import Counter
@@ -47,6 +48,9 @@ logger = logging.getLogger("taskwise.observe")
 #: another kind of task, which is then looked at one by one).
 _cancelled = asyncio.Task.cancelled
 _get_name = asyncio.Task.get_name
+
+#: What ``keeper.sampled`` gives for a task that was not sampled.
+_UNSAMPLED: Final = ([0, 0], 0)
 
 #: Upper bounds, in seconds, of the duration histogram's buckets (the last is +inf).
 BOUNDS: Final = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0, float("inf"))
@@ -213,10 +217,11 @@ class Observer:
         self.tables: list[tuple[weakref.ref[Keeper], dict[tuple[str, str], PathCounters]]] = []
         self.retired: dict[tuple[str, str], PathCounters] = {}
         self.lock = threading.Lock()
-        # Hotspots: one spawn in `every` records its caller's file:line.
+        # Hotspots: one spawn in `every`, on average, records its caller's file:line.
         self.every = round(1 / hotspots) if hotspots else 0
-        self.countdown = self.every
-        self.sites: dict[str, list[int]] = {}  # site -> [live sampled, total sampled]
+        self.countdown = self.next_countdown()
+        # site -> [live, total], estimated: each sample counts `every` tasks.
+        self.sites: dict[str, list[int]] = {}
         self.task_tracer: Any = None
 
     @property
@@ -248,7 +253,7 @@ class Observer:
         if self.every:
             self.countdown -= 1
             if self.countdown <= 0:
-                self.countdown = self.every
+                self.countdown = self.next_countdown()
                 self.sample(keeper, task, user_frame())
 
     def finished(
@@ -482,49 +487,68 @@ class Observer:
     # -- listeners ----------------------------------------------------------------------
 
     def tell(self, method: str, *args: Any) -> None:
-        """Call *method* of every listener that has it; a listener that raises is removed."""
+        """Call *method* of every listener that has it; a listener that raises is removed.
+
+        ``CancelledError`` counts as raising too: it is no cancellation of the keeper's
+        callback or of a group's done-callback, and must not end one half-way.
+        """
         for listener in self.listeners:
             call = getattr(listener, method, None)
             if call is None:
                 continue
             try:
                 call(*args)
-            except Exception:
-                self.remove_listener(listener)
-                logger.exception(
-                    "taskwise listener %r raised in %s(); it was removed, and the loop goes on",
-                    listener,
-                    method,
-                )
+            except (Exception, asyncio.CancelledError):
+                # Only the loop that removes it logs it: loops in other threads may
+                # have called it at the same time.
+                if self.remove_listener(listener):
+                    logger.exception(
+                        "taskwise listener %r raised in %s(); it was removed, and the loop goes on",
+                        listener,
+                        method,
+                    )
 
     def add_listener(self, listener: Any) -> None:
         with self.lock:
             if not any(existing is listener for existing in self.listeners):
                 self.listeners = [*self.listeners, listener]
 
-    def remove_listener(self, listener: Any) -> None:
+    def remove_listener(self, listener: Any) -> bool:
+        """Remove *listener*; whether it was there."""
         with self.lock:
-            self.listeners = [x for x in self.listeners if x is not listener]
+            listeners = [x for x in self.listeners if x is not listener]
+            removed = len(listeners) < len(self.listeners)
+            self.listeners = listeners
+        return removed
 
     # -- hotspots -----------------------------------------------------------------------
+
+    def next_countdown(self) -> int:
+        """How many spawns until the next sample: `every` on average, at random.
+
+        Not `every` itself: a program that spawns from a fixed cycle of sites would
+        then be sampled at the same site each time, and the others never seen.
+        """
+        every = self.every
+        return random.randint(1, 2 * every - 1) if every > 1 else every
 
     def sample(self, keeper: Keeper, task: asyncio.Task[Any], frame: Any) -> None:
         site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         counts = self.sites.get(site)
         if counts is None:
             counts = self.sites[site] = [0, 0]
-        counts[0] += 1
-        counts[1] += 1
-        if task.done():
-            counts[0] -= 1
-        else:
-            keeper.sampled[task] = site
+        # Scaled now, at the rate of now: enable() may change the rate later.
+        weight = self.every
+        counts[1] += weight
+        if not task.done():
+            counts[0] += weight
+            keeper.sampled[task] = (counts, weight)
 
     def unsample(self, keeper: Keeper, tasks: Sequence[asyncio.Task[Any]]) -> None:
         sampled = keeper.sampled
         if not sampled:
             return
         for task in tasks:
-            site = sampled.pop(task, None)
-            if site is not None:
-                self.sites[site][0] -= 1
+            # (The counts themselves: they may be the counts of an observer since replaced.)
+            counts, weight = sampled.pop(task, _UNSAMPLED)
+            counts[0] -= weight

@@ -838,6 +838,20 @@ async def test_the_filter_puts_task_name_and_group_path_on_records(
     assert outside.taskName == asyncio.current_task().get_name()  # type: ignore[union-attr]
 
 
+async def test_the_filter_keeps_what_a_record_carries_from_the_thread_that_logged() -> None:
+    # A QueueHandler setup: the filter runs in the loop's thread, then again in the
+    # QueueListener's thread, where no task and no group runs.
+    log_filter = observe.TaskContextFilter()
+    async with TaskGroup("crawl"):
+        record = logging.makeLogRecord({"msg": "inside"})
+        log_filter.filter(record)
+    await asyncio.to_thread(log_filter.filter, record)
+    assert (record.taskName, record.group_path) == (  # type: ignore[attr-defined]
+        asyncio.current_task().get_name(),  # type: ignore[union-attr]
+        "crawl",
+    )
+
+
 # --- hotspots ------------------------------------------------------------------------------
 
 

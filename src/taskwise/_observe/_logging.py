@@ -28,12 +28,15 @@ class TaskContextFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Add ``taskName`` (where missing) and ``group_path`` to *record*; keep it."""
+        """Add ``taskName`` and ``group_path`` to *record* where missing; keep it."""
         if getattr(record, "taskName", None) is None:
             try:
                 task = asyncio.current_task()
             except RuntimeError:  # no running loop in this thread
                 task = None
             record.taskName = task.get_name() if task is not None else None
-        record.group_path = GROUP_PATH.get() or "-"
+        if getattr(record, "group_path", None) is None:
+            # (Kept when set: by this filter in the thread that logged, before a
+            # QueueHandler, or by ``extra=``.)
+            record.group_path = GROUP_PATH.get() or "-"
         return True

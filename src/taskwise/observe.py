@@ -194,6 +194,12 @@ def snapshot_by_coroutine() -> dict[tuple[str, str], CoroutineStats]:
     ``("crawl", "fetch")``, however many there are. A task whose coroutine
     cannot be told counts under ``"<unknown>"``. Safe to call from any thread.
 
+    One shortcut keeps this cheap: spawned tasks that finish in the same loop
+    iteration, all with one name, count under it when the first of them runs a
+    coroutine of that name. So ``spawn(parse(), name="fetch")`` beside
+    ``spawn(fetch())`` may count under ``"fetch"``: name tasks after what they
+    do, or give them names that are not other coroutines' names.
+
     Example::
 
         import taskwise.observe

@@ -765,12 +765,28 @@ async def test_the_watchdog_flags_a_stuck_task_once_and_ignores_patterns(
     assert f"still waiting at {__file__}:{line}" in record.getMessage()
 
 
+async def test_the_watchdog_knows_group_paths_without_enable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    observe.disable()
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    with caplog.at_level(logging.WARNING, logger="taskwise.watchdog"):
+        async with observe.Watchdog(threshold=0.03, interval=0.01, ignore=["crawl"]) as dog:
+            async with TaskGroup("crawl"):
+                spawn(parked(fut), name="helper")  # spawned inside the group: path 'crawl'
+                await asyncio.sleep(0.2)
+                fut.set_result(None)
+    assert dog.stuck == []
+    assert caplog.records == []
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "pattern"),
     [
         ({"threshold": -1}, ValueError, r"positive number of seconds"),
         ({"threshold": 10, "interval": 0}, ValueError, r"positive number of seconds"),
         ({"threshold": "10"}, TypeError, r"takes a number of seconds"),
+        ({"threshold": float("nan")}, ValueError, r"positive number of seconds"),
         ({"threshold": 10, "ignore": "server/*"}, TypeError, r"wrap it: ignore=\['server/\*'\]"),
         ({"threshold": 10, "ignore": ["/server"]}, ValueError, r"can never match.*'server'"),
         ({"threshold": 10, "ignore": [""]}, ValueError, r"matches no path"),

@@ -64,9 +64,9 @@ def check_patterns(patterns: Iterable[str], api: str) -> tuple[str, ...]:
 
 
 def _seconds(value: object, what: str, api: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{api}({what}=) takes a number of seconds, but got {value!r}.")
-    if value <= 0:
+    if math.isnan(value) or value <= 0:
         raise ValueError(
             f"{api}({what}=) takes a positive number of seconds, but got {value!r}: "
             f"for example {api}({what}=30)."
@@ -79,7 +79,10 @@ class Watchdog:
 
     Use it as ``async with Watchdog(threshold=60):`` around the part of the
     program to watch (typically all of ``main()``): it runs as a task of its own
-    while the block runs.
+    while the block runs. Entering it turns observation on, as
+    :func:`add_listener` does: the group path of a task spawned inside a named
+    group's block, which its reports give and ``ignore=`` matches, is known only
+    for tasks spawned while observation is on.
     """
 
     def __init__(
@@ -109,6 +112,10 @@ class Watchdog:
 
     async def __aenter__(self) -> Watchdog:
         loop = asyncio.get_running_loop()
+        if _hooks.observer is None:
+            from ..observe import enable  # (the public layer imports this module)
+
+            enable()
         keeper_of(loop)
         self._task = loop.create_task(self._run(), name="taskwise.Watchdog")
         return self

@@ -724,6 +724,42 @@ async def test_the_tree_shows_spawned_tasks_and_nested_groups_with_where_they_wa
     assert f"parked() at {__file__}:{line}" in text
 
 
+async def test_unnamed_groups_hang_under_the_group_or_task_they_were_entered_in() -> None:
+    # An unnamed group has its enclosing group's path: paths cannot tell where it hangs.
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def worker() -> None:
+        async with TaskGroup() as inside_a_task:
+            inside_a_task.spawn(parked(fut), name="deep")
+
+    async with TaskGroup("outer") as tg:
+        tg.spawn(worker(), name="w")
+        async with TaskGroup() as in_the_body:
+            in_the_body.spawn(parked(fut), name="beside")
+            await iterations(3)
+            tree = observe.task_tree()
+            fut.set_result(None)
+    (outer,) = tree.groups
+    (body_group,) = outer.groups
+    assert [task.name for task in body_group.tasks] == ["outer/beside"]
+    (worker_node,) = outer.tasks
+    (task_group,) = worker_node.groups
+    assert [task.name for task in task_group.tasks] == ["outer/deep"]
+
+
+async def test_the_age_of_a_group_child_started_while_unobserved_is_unknown() -> None:
+    observe.disable()  # (a group notes when each child starts only while observed)
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async with TaskGroup("crawl") as tg:
+        tg.spawn(parked(fut), name="page")
+        await iterations(3)
+        tree = observe.task_tree()
+        fut.set_result(None)
+    (page,) = tree.groups[0].tasks
+    assert page.age is None
+    assert "crawl/page [running] parked()" in str(tree)
+
+
 async def test_an_empty_tree_says_so() -> None:
     assert "(nothing running)" in str(observe.task_tree())
 

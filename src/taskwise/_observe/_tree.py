@@ -21,19 +21,25 @@ __all__ = ["GroupNode", "TaskNode", "TaskTree", "await_site", "build_tree", "wai
 
 @dataclass(frozen=True)
 class TaskNode:
-    """One task: its name, coroutine, state, age and (on request) where it waits."""
+    """One task: its name, coroutine, state, age and (on request) where it waits.
+
+    ``age`` is None where it is not known: a TaskGroup child started while
+    observation was off (``taskwise.observe.enable()``), since only then does a
+    group note when each child starts.
+    """
 
     name: str
     coroutine: str
     state: str
-    age: float
+    age: float | None
     where: str | None = None
     groups: tuple[GroupNode, ...] = ()
 
     def lines(self, indent: str = "") -> Iterator[str]:
         """The lines that draw this task (and the groups under it), indented by *indent*."""
         where = f" at {self.where}" if self.where else ""
-        yield f"{indent}{self.name} [{self.state}, {self.age:.1f}s] {self.coroutine}(){where}"
+        age = f", {self.age:.1f}s" if self.age is not None else ""
+        yield f"{indent}{self.name} [{self.state}{age}] {self.coroutine}(){where}"
         for group in self.groups:
             yield from group.lines(indent + "  ")
 
@@ -172,7 +178,7 @@ def _task_node(
         name=task.get_name(),
         coroutine=coroutine_name(task),
         state=state,
-        age=max(0.0, now - start) if start is not None else 0.0,
+        age=max(0.0, now - start) if start is not None else None,
         where=await_site(task) if where else None,
         groups=tuple(by_parent.pop(task, ())),
     )
@@ -186,13 +192,14 @@ def build_tree(loop: asyncio.AbstractEventLoop, *, where: bool = False) -> TaskT
     now = loop.time()
     starts = _spawn_starts(keeper, now)
     clock = time.monotonic()  # groups keep their times on this clock, not the loop's
-    # Innermost groups first, so that a group's node exists before the node it hangs
-    # under: a group entered in another group's body (same task, longer path) hangs
-    # under that group; one entered in a tracked task, under that task.
-    groups = sorted(keeper.groups, key=lambda g: -len(g._path_text()))
+    # A group entered in another group's body hangs under that group; one entered in
+    # a tracked task, under that task. Both were entered before it, so the groups,
+    # in the reverse order of their entry, come innermost first: a group's node
+    # exists before the node it hangs under.
+    enclosing = _enclosing(list(keeper.groups))
     by_parent: dict[Any, list[GroupNode]] = {}
     nested: dict[Any, list[GroupNode]] = {}
-    for group in groups:
+    for group in reversed(keeper.groups):
         parent = group._parent_task()
         children = tuple(
             _task_node(t, group._started_at(t), clock, where, by_parent)
@@ -205,7 +212,7 @@ def build_tree(loop: asyncio.AbstractEventLoop, *, where: bool = False) -> TaskT
             tasks=children,
             groups=tuple(nested.pop(group, ())),
         )
-        outer = _enclosing(group, groups)
+        outer = enclosing[group]
         if outer is not None:
             nested.setdefault(outer, []).append(node)
         else:
@@ -218,21 +225,20 @@ def build_tree(loop: asyncio.AbstractEventLoop, *, where: bool = False) -> TaskT
     return TaskTree(spawned=spawned, groups=tuple(sorted(top, key=lambda g: g.path)))
 
 
-def _enclosing(group: Any, groups: list[Any]) -> Any:
-    """The innermost other group whose body encloses *group*'s: same task, shorter path."""
-    path, parent = group._path_text(), group._parent_task()
-    best = None
-    for other in groups:
-        other_path = other._path_text()
-        if (
-            other is not group
-            and other._parent_task() is parent
-            and other_path
-            and path.startswith(other_path + "/")
-            and (best is None or len(other_path) > len(best._path_text()))
-        ):
-            best = other
-    return best
+def _enclosing(groups: list[Any]) -> dict[Any, Any]:
+    """Each group's innermost enclosing group (or None), from the groups in entry order.
+
+    Two groups open at once in one task are nested (``async with`` blocks are), so
+    the group a group's body runs in is the last one its task entered before it.
+    (Not told by their paths: an unnamed group has its enclosing group's path.)
+    """
+    last_by_task: dict[Any, Any] = {}
+    enclosing: dict[Any, Any] = {}
+    for group in groups:
+        parent = group._parent_task()
+        enclosing[group] = last_by_task.get(parent)
+        last_by_task[parent] = group
+    return enclosing
 
 
 def _spawn_starts(keeper: Keeper, now: float) -> dict[asyncio.Task[Any], float]:

@@ -807,11 +807,11 @@ async def test_the_watchdog_knows_group_paths_without_enable(
     observe.disable()
     fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     with caplog.at_level(logging.WARNING, logger="taskwise.watchdog"):
-        async with observe.Watchdog(threshold=0.03, interval=0.01, ignore=["crawl"]) as dog:
-            async with TaskGroup("crawl"):
-                spawn(parked(fut), name="helper")  # spawned inside the group: path 'crawl'
-                await asyncio.sleep(0.2)
-                fut.set_result(None)
+        dog = observe.Watchdog(threshold=0.03, interval=0.01, ignore=["crawl"])
+        async with dog, TaskGroup("crawl"):
+            spawn(parked(fut), name="helper")  # spawned inside the group: path 'crawl'
+            await asyncio.sleep(0.2)
+            fut.set_result(None)
     assert dog.stuck == []
     assert caplog.records == []
 
@@ -971,7 +971,9 @@ async def test_turning_sampling_off_and_on_around_a_sampled_task_loses_no_report
 
 
 def test_a_sampling_rate_too_small_to_sample_anything_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"fewer than one spawn\(\) call in 1,000,000,000.*at least 1e-09"):
+    with pytest.raises(
+        ValueError, match=r"fewer than one spawn\(\) call in 1,000,000,000.*at least 1e-09"
+    ):
         observe.enable(hotspots=5e-324)
 
 

@@ -542,6 +542,85 @@ def test_anyio(pytester: pytest.Pytester) -> None:
     run(pytester).assert_outcomes(passed=3, failed=2)
 
 
+CANCELLED_BY_THE_TEST = """
+    import asyncio
+
+    import pytest
+    import pytest_asyncio
+
+    from taskwise import spawn
+
+
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
+
+    async def beat() -> None:
+        try:
+            while True:
+                await asyncio.sleep(0.001)
+        finally:
+            await asyncio.sleep(0)  # cleanup that takes a loop iteration
+
+
+    @pytest_asyncio.fixture
+    async def heartbeat():
+        task = spawn(beat(), name="heartbeat")
+        yield
+        task.cancel()  # stopped, not awaited
+
+
+    @pytest.mark.asyncio
+    async def test_cancels_at_its_end() -> None:
+        task = spawn(forever(), name="poller")
+        await asyncio.sleep(0)
+        task.cancel()  # its last line
+
+
+    @pytest.fixture
+    def anyio_backend() -> str:
+        return "asyncio"
+
+
+    @pytest.mark.anyio
+    async def test_cancels_at_its_end_under_anyio() -> None:
+        task = spawn(forever(), name="poller")
+        await asyncio.sleep(0)
+        task.cancel()
+
+
+    @pytest.mark.asyncio
+    async def test_with_a_fixture_that_cancels(heartbeat: None) -> None:
+        await asyncio.sleep(0.01)
+
+"""
+
+ON_TRIO = """
+    import anyio
+    import pytest
+
+
+    @pytest.fixture(params=["asyncio", "trio"])
+    def anyio_backend(request: pytest.FixtureRequest) -> str:
+        return request.param
+
+
+    @pytest.mark.anyio
+    async def test_under_anyio_on_both_backends() -> None:
+        await anyio.sleep(0)
+"""
+
+
+def test_tasks_the_test_cancelled_and_other_async_libraries_are_no_failures(
+    pytester: pytest.Pytester,
+) -> None:
+    # A task cancelled by the test's last line or a fixture's teardown has not run since;
+    # a test anyio runs under trio has no asyncio loop to look at.
+    project(pytester, CANCELLED_BY_THE_TEST)
+    (pytester.path / "test_on_trio.py").write_text(textwrap.dedent(ON_TRIO), encoding="utf-8")
+    run(pytester, "--taskwise-strict").assert_outcomes(passed=5)
+
+
 # --- the rest of the behaviour --------------------------------------------------------------
 
 EDGES = """

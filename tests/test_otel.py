@@ -590,6 +590,19 @@ def test_taskwise_does_not_import_opentelemetry() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_without_the_extra_the_import_error_says_what_to_install() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['opentelemetry'] = None  # as if opentelemetry-api were not installed\n"
+        "try:\n"
+        "    import taskwise.integrations.otel\n"
+        "except ModuleNotFoundError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'taskwise[otel]'" in done.stdout
+
+
 @pytest.mark.parametrize(
     "obj",
     [otel.instrument, otel.uninstrument, otel.is_instrumented, observe.snapshot_by_coroutine],

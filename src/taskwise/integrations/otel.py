@@ -56,11 +56,21 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import metrics as otel_metrics
-from opentelemetry import trace
-from opentelemetry.metrics import CallbackOptions, Histogram, MeterProvider, Observation
-from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
+try:
+    from opentelemetry import context as otel_context
+    from opentelemetry import metrics as otel_metrics
+    from opentelemetry import trace
+    from opentelemetry.metrics import CallbackOptions, Histogram, MeterProvider, Observation
+    from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
+except ModuleNotFoundError as exc:
+    if not (exc.name or "").startswith("opentelemetry"):  # pragma: no cover - not the API
+        raise
+    raise ModuleNotFoundError(
+        "taskwise.integrations.otel needs the OpenTelemetry API (opentelemetry-api), which "
+        "is not installed. Install the optional extra: pip install 'taskwise[otel]' (and an "
+        "SDK, such as opentelemetry-sdk, to export what it records).",
+        name=exc.name,
+    ) from exc
 
 from .. import __version__, observe
 from .._core import _hooks

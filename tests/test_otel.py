@@ -565,6 +565,21 @@ async def test_a_task_that_cannot_be_created_ends_its_span(telemetry: Telemetry)
     assert all(s.status.status_code is StatusCode.ERROR for s in failed)
 
 
+@pytest.mark.parametrize("change", ["uninstrument", "instrument again, otherwise"])
+async def test_the_callers_span_is_current_again_after_a_block_reconfigured_inside(
+    telemetry: Telemetry, change: str
+) -> None:
+    telemetry.instrument()
+    tracer = telemetry.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("request") as request:
+        async with TaskGroup("work"):
+            if change == "uninstrument":
+                otel.uninstrument()
+            else:
+                telemetry.instrument(task_spans=True)
+        assert trace.get_current_span() is request  # not the group's span, ended
+
+
 async def test_uninstrument_ends_open_spans(telemetry: Telemetry) -> None:
     telemetry.instrument(task_spans=True)
     gate = asyncio.get_running_loop().create_future()

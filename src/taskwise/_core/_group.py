@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine, Iterable, Iterator, Set
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Set
 from contextvars import Context, Token
 from types import CoroutineType, TracebackType
 from typing import Any, TypeVar, final
@@ -288,6 +288,7 @@ class TaskGroup:
         "_entered",
         "_entered_at",
         "_errors",
+        "_exit_callback",
         "_exiting",
         "_finished",
         "_finished_starts",
@@ -337,6 +338,9 @@ class TaskGroup:
         self._keeper: Keeper | None = None
         self._entered_at = 0.0
         self._named_open = False  # whether _hooks counts this block among the named open
+        # Called when the block is left, in its context, whatever observes by then: the
+        # OpenTelemetry integration restores the context it changed on entering.
+        self._exit_callback: Callable[[], object] | None = None
         # While observed: what the keeper's next tick counts of the children that
         # finished since the last one (_queued: the keeper knows there is some). The
         # usual child went well and ran the coroutine of the group's first observed
@@ -451,6 +455,9 @@ class TaskGroup:
             observer = _hooks.observer
             if observer is not None:
                 observer.group_exited(self, error)
+            if self._exit_callback is not None:
+                callback, self._exit_callback = self._exit_callback, None
+                callback()
             # The raised exception's traceback keeps this frame, and exceptions
             # hold frames: drop every reference to one, to create no cycles.
             self._parent = None

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import threading
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
@@ -421,8 +422,11 @@ class _Spans:
             f"TaskGroup {path}" if path else "TaskGroup", attributes=attributes
         )
         # Current in the block (the body's context): its tasks' spans nest under it.
+        # The group restores the context when the block is left, even if this
+        # integration was uninstalled or replaced meanwhile.
         token = otel_context.attach(trace.set_span_in_context(span))
-        self.open_groups[group] = _GroupSpan(span, token)
+        group._exit_callback = functools.partial(otel_context.detach, token)
+        self.open_groups[group] = _GroupSpan(span)
 
     def group_cancelled(self, group: Any, cause: str) -> None:
         state = self.open_groups.get(group)
@@ -446,7 +450,6 @@ class _Spans:
         if state is None:
             return
         span = state.span
-        otel_context.detach(state.token)
         span.set_attributes(
             {STARTED: group._count, FAILED: state.failed, CANCELLED: state.cancelled}
         )
@@ -471,11 +474,10 @@ class _Spans:
 
 
 class _GroupSpan:
-    __slots__ = ("cancelled", "failed", "span", "token")
+    __slots__ = ("cancelled", "failed", "span")
 
-    def __init__(self, span: Span, token: Any) -> None:
+    def __init__(self, span: Span) -> None:
         self.span = span
-        self.token = token
         self.failed = 0
         self.cancelled = 0
 

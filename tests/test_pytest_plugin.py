@@ -621,6 +621,39 @@ def test_tasks_the_test_cancelled_and_other_async_libraries_are_no_failures(
     run(pytester, "--taskwise-strict").assert_outcomes(passed=5)
 
 
+EAGER_FAILURE = """
+    import asyncio
+
+    import pytest
+
+    from taskwise import spawn
+
+
+    async def boom_now() -> None:
+        raise ValueError("boom-now")  # in its first step, inside spawn() on 3.12+
+
+
+    @pytest.mark.asyncio
+    async def test_eager_failure() -> None:
+        spawn(boom_now(), name="bek", eager=True)  # spawned here
+        await asyncio.sleep(0.01)
+"""
+
+
+def test_a_failure_in_an_eager_first_step_names_where_it_was_spawned(
+    pytester: pytest.Pytester,
+) -> None:
+    project(pytester, EAGER_FAILURE)
+    result = run(pytester, "--taskwise-strict")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E       taskwise strict mode: 'bek' (no group), spawned at test_strict_scenario.py:"
+            f"{line_of(EAGER_FAILURE, 'spawned here')}, failed while test_eager_failure ran",
+        ]
+    )
+
+
 # --- the rest of the behaviour --------------------------------------------------------------
 
 EDGES = """

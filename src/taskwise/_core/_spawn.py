@@ -320,6 +320,9 @@ def _finished_at_once(
         return task  # nothing to count, nothing to look at
     if failed:  # a suspect for the keeper to look at
         keeper.suspects[0].append(task)
+        watcher = _hooks.spawn_watcher
+        if watcher is not None:  # the pytest plugin: its report says where it was spawned
+            watcher(task, GROUP_PATH.get())
     if not keeper.ticking:
         keeper.start()
     return task

@@ -271,8 +271,9 @@ class _Watch:
     # -- what spawn() and TaskGroup.spawn() tell -------------------------------------------
 
     def _record(self, task: asyncio.Task[Any], path: str) -> None:
-        if task.done() or (self.scopes and self.scopes[-1] != "function"):
-            return  # finished at once, or a module/session/... fixture's
+        if self.scopes and self.scopes[-1] != "function":
+            return  # a module/session/... fixture's
+        # (A task that failed in an eager first step comes too: its report names the site.)
         frame = user_frame()  # the caller of spawn() or TaskGroup.spawn()
         spawned = _Spawned(path, frame.f_code.co_filename, frame.f_lineno, self.phase)
         with self.lock:  # a loop in another thread may spawn while the test looks

@@ -654,6 +654,67 @@ def test_a_failure_in_an_eager_first_step_names_where_it_was_spawned(
     )
 
 
+WIDE_FIXTURE_TEARDOWN = """
+    import asyncio
+
+    import pytest
+    import pytest_asyncio
+
+    from taskwise import spawn
+
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+    async def flush() -> None:
+        await asyncio.sleep(0.05)
+
+
+    @pytest_asyncio.fixture(loop_scope="session", scope="module")
+    async def module_fixture():
+        yield
+        spawn(flush(), name="module-flush")  # the fixture's own, in its teardown
+
+
+    @pytest_asyncio.fixture(loop_scope="session", scope="class")
+    async def class_fixture():
+        yield
+        spawn(flush(), name="class-flush")
+
+
+    async def test_uses_the_module_fixture(module_fixture: None) -> None:
+        await asyncio.sleep(0)
+
+
+    class TestUsesTheClassFixture:
+        async def test_one(self, class_fixture: None) -> None:
+            await asyncio.sleep(0)
+
+        async def test_two(self, class_fixture: None) -> None:
+            await asyncio.sleep(0)
+"""
+
+LATER_ON_THE_SAME_LOOP = """
+    import asyncio
+
+    import pytest
+
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+    async def test_later() -> None:
+        await asyncio.sleep(0.1)
+"""
+
+
+def test_what_a_wider_fixture_spawns_in_its_teardown_is_no_tests(
+    pytester: pytest.Pytester,
+) -> None:
+    project(pytester, WIDE_FIXTURE_TEARDOWN)
+    later = textwrap.dedent(LATER_ON_THE_SAME_LOOP)
+    (pytester.path / "test_zz_later.py").write_text(later, encoding="utf-8")
+    run(pytester, "--taskwise-strict").assert_outcomes(passed=4)
+
+
 # --- the rest of the behaviour --------------------------------------------------------------
 
 EDGES = """

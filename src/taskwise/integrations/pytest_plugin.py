@@ -271,7 +271,7 @@ class _Watch:
     # -- what spawn() and TaskGroup.spawn() tell -------------------------------------------
 
     def _record(self, task: asyncio.Task[Any], path: str) -> None:
-        if self.scopes and self.scopes[-1] != "function":
+        if (self.scopes and self.scopes[-1] != "function") or self.strict.wide_teardowns:
             return  # a module/session/... fixture's
         # (A task that failed in an eager first step comes too: its report names the site.)
         frame = user_frame()  # the caller of spawn() or TaskGroup.spawn()
@@ -553,6 +553,9 @@ class _Strict:
         self.rootdir = str(config.rootpath)
         self.cancel_timeout = _timeout(config.getini("taskwise_cancel_timeout"))
         self.watch: _Watch | None = None
+        # How many fixtures wider than a function are being torn down (in the teardown
+        # of the last test that uses them): what they spawn then is theirs.
+        self.wide_teardowns = 0
 
     def relative(self, site: str) -> str:
         return relative_to(self.rootdir, site)
@@ -596,16 +599,33 @@ class _Strict:
             watch.finalizing = True
             watch.item.addfinalizer(watch.stop_outside)
         watch.scopes.append(fixturedef.scope)
+        wide = fixturedef.scope != "function"
+        if wide:
+            # Finalizers run last added, first: this one after the fixture's own
+            # teardown (which its setup adds), the one added below before it.
+            tearing = [False]
+            fixturedef.addfinalizer(functools.partial(self._torn_down, tearing))
         try:
             value = yield
         finally:
             watch.scopes.pop()
+        if wide:
+            fixturedef.addfinalizer(functools.partial(self._tearing_down, tearing))
         if fixturedef.scope == "function" and _owns_a_loop(value):
             # A function-scoped loop (pytest-asyncio's runner): the fixtures that use it
             # are torn down before it (its finalizers run last added, first), and this
             # runs between them and its own teardown.
             fixturedef.addfinalizer(watch.stop_outside)
         return value
+
+    def _tearing_down(self, tearing: list[bool]) -> None:
+        tearing[0] = True
+        self.wide_teardowns += 1
+
+    def _torn_down(self, tearing: list[bool]) -> None:
+        if tearing[0]:
+            tearing[0] = False
+            self.wide_teardowns -= 1
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:

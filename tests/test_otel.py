@@ -565,6 +565,17 @@ async def test_a_task_that_cannot_be_created_ends_its_span(telemetry: Telemetry)
     assert all(s.status.status_code is StatusCode.ERROR for s in failed)
 
 
+def test_after_observation_was_turned_off_and_on_by_hand(telemetry: Telemetry) -> None:
+    telemetry.instrument()
+    observe.disable()  # stops the integration too
+    observe.enable()  # the user's own observation, without the integration's spans
+    assert not otel.is_instrumented()
+    telemetry.instrument()  # back
+    assert otel.is_instrumented()
+    otel.uninstrument()
+    assert observe.is_enabled()  # the user turned it on: it stays on
+
+
 @pytest.mark.parametrize("change", ["uninstrument", "instrument again, otherwise"])
 async def test_the_callers_span_is_current_again_after_a_block_reconfigured_inside(
     telemetry: Telemetry, change: str

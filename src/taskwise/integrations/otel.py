@@ -124,7 +124,13 @@ class _State:
         self.settings = settings
         self.meter_key = meter_key  # the provider whose callbacks report
         self.spans = spans
-        self.enabled_observation = False
+        # The observation instrument() turned on, if it did: uninstrument() turns it
+        # off only if it is still the one on (not one enable() made since).
+        self.enabled: Any = None
+
+    def installed(self, observer: Any) -> bool:
+        """Whether *observer* (the one on) reports to this state's spans, if it has any."""
+        return observer is not None and (self.spans is None or observer.tracer is self.spans)
 
 
 _state: _State | None = None
@@ -192,17 +198,12 @@ def instrument(
     )
     with _lock:
         observer = _hooks.observer
-        if (
-            _state is not None
-            and _state.settings == settings
-            and observer is not None
-            and observer.tracer is _state.spans
-        ):
+        if _state is not None and _state.settings == settings and _state.installed(observer):
             return  # the second call of the same: harmless
-        enabled_observation = _stop() if _state is not None else False
+        enabled = _stop() if _state is not None else None
         if _hooks.observer is None:
             observe.enable()
-            enabled_observation = True
+            enabled = _hooks.observer
         meter = _meter(meter_provider)
         meter_key = (
             meter_provider if meter_provider is not None else otel_metrics.get_meter_provider()
@@ -222,7 +223,7 @@ def instrument(
             tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
             spans = _Spans(tracer, groups=group_spans, tasks=task_spans, histogram=histogram)
         state = _State(settings, meter_key, spans)
-        state.enabled_observation = enabled_observation
+        state.enabled = enabled
         observer = _hooks.observer
         assert observer is not None  # (enabled above)
         observer.tracer = spans
@@ -247,12 +248,12 @@ def uninstrument() -> None:
         assert not otel.is_instrumented()
     """
     with _lock:
-        if _state is not None and _stop():
+        if _state is not None and _stop() is not None:
             observe.disable()
 
 
 def is_instrumented() -> bool:
-    """Whether :func:`instrument` is in effect (and observation is still on).
+    """Whether :func:`instrument` is in effect: observation still on, and reporting to it.
 
     Example::
 
@@ -260,11 +261,12 @@ def is_instrumented() -> bool:
         assert otel.is_instrumented()
         otel.uninstrument()
     """
-    return _state is not None and _hooks.observer is not None
+    state = _state
+    return state is not None and state.installed(_hooks.observer)
 
 
-def _stop() -> bool:
-    """Undo instrument(); return whether it had turned observation on."""
+def _stop() -> Any:
+    """Undo instrument(); return the observation it turned on, if that is still on."""
     global _state
     state, _state = _state, None
     assert state is not None
@@ -274,7 +276,7 @@ def _stop() -> bool:
         _hooks.refresh()
     if state.spans is not None:
         state.spans.close()
-    return state.enabled_observation
+    return state.enabled if state.enabled is observer else None
 
 
 def _meter(meter_provider: MeterProvider | None) -> otel_metrics.Meter:

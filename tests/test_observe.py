@@ -760,6 +760,20 @@ async def test_the_age_of_a_group_child_started_while_unobserved_is_unknown() ->
     assert "crawl/page [running] parked()" in str(tree)
 
 
+async def test_a_task_that_has_not_started_waits_nowhere_yet() -> None:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    task = spawn(parked(fut), name="new")
+    (node,) = observe.task_tree(where=True).spawned
+    await asyncio.sleep(0)  # its first step: now it waits in parked()
+    (then,) = observe.task_tree(where=True).spawned
+    fut.set_result(None)
+    await task
+    site = f"{__file__}:{parked.__code__.co_firstlineno + 1}"
+    eager = asyncio.get_running_loop().get_task_factory() is not None  # it ran in spawn()
+    assert node.where == (site if eager else None)  # not its `async def` line
+    assert then.where == site
+
+
 async def test_an_empty_tree_says_so() -> None:
     assert "(nothing running)" in str(observe.task_tree())
 

@@ -122,6 +122,8 @@ def await_site(
     if task.done():
         return None  # (and get_coro() of an eagerly finished task crashes 3.12.1/3.13.0)
     coro: Any = task.get_coro()
+    if isinstance(coro, CoroutineType) and _never_started(coro):
+        return None  # it waits nowhere yet (its frame would say: at its `async def` line)
     innermost: FrameType | None = None
     own: FrameType | None = None
     while coro is not None:
@@ -139,6 +141,14 @@ def await_site(
     if frame is None:
         return None
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _never_started(coro: CoroutineType[Any, Any, Any]) -> bool:
+    suspended = getattr(coro, "cr_suspended", None)  # 3.11+
+    if suspended is not None:
+        return not suspended and not coro.cr_running and coro.cr_frame is not None
+    frame = coro.cr_frame
+    return frame is not None and frame.f_lasti < 0
 
 
 def waiting_on(task: asyncio.Task[Any]) -> object:

@@ -715,6 +715,37 @@ def test_what_a_wider_fixture_spawns_in_its_teardown_is_no_tests(
     run(pytester, "--taskwise-strict").assert_outcomes(passed=4)
 
 
+NESTED_RUN = """
+    import asyncio
+
+    import pytest
+
+    from taskwise import spawn
+
+    pytest_plugins = ["pytester"]
+
+
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
+
+    @pytest.mark.asyncio
+    async def test_leaks_after_an_inner_run(pytester: pytest.Pytester) -> None:
+        pytester.makeini("[pytest]\\nasyncio_default_fixture_loop_scope = function\\n")
+        pytester.makepyfile("def test_inner(): pass")
+        inner = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--taskwise-strict")
+        inner.assert_outcomes(passed=1)
+        spawn(forever(), name="outer-leak")  # this test's, after the inner run
+"""
+
+
+def test_an_inner_strict_run_hands_the_outer_test_back(pytester: pytest.Pytester) -> None:
+    project(pytester, NESTED_RUN)
+    result = run(pytester, "--taskwise-strict")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*test_leaks_after_an_inner_run left 1 task running*"])
+
+
 # --- the rest of the behaviour --------------------------------------------------------------
 
 EDGES = """

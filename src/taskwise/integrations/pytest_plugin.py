@@ -553,6 +553,9 @@ class _Strict:
         self.rootdir = str(config.rootpath)
         self.cancel_timeout = _timeout(config.getini("taskwise_cancel_timeout"))
         self.watch: _Watch | None = None
+        # The watcher of a run this one runs inside (pytester's in-process runs): the
+        # outer test's, given back between this run's tests and when this run ends.
+        self.outer = _hooks.spawn_watcher
         # How many fixtures wider than a function are being torn down (in the teardown
         # of the last test that uses them): what they spawn then is theirs.
         self.wide_teardowns = 0
@@ -572,7 +575,7 @@ class _Strict:
     def _unwatch(self) -> None:
         watch, self.watch = self.watch, None
         if watch is not None and _hooks.spawn_watcher == watch.record:
-            _hooks.set_spawn_watcher(None)
+            _hooks.set_spawn_watcher(self.outer)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:

@@ -63,15 +63,15 @@ try:
     from opentelemetry import trace
     from opentelemetry.metrics import CallbackOptions, Histogram, MeterProvider, Observation
     from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
-except ModuleNotFoundError as exc:
-    if not (exc.name or "").startswith("opentelemetry"):  # pragma: no cover - not the API
+except ModuleNotFoundError as _missing:  # (private: not part of the module's API)
+    if not (_missing.name or "").startswith("opentelemetry"):  # pragma: no cover - not the API
         raise
     raise ModuleNotFoundError(
         "taskwise.integrations.otel needs the OpenTelemetry API (opentelemetry-api), which "
         "is not installed. Install the optional extra: pip install 'taskwise[otel]' (and an "
         "SDK, such as opentelemetry-sdk, to export what it records).",
-        name=exc.name,
-    ) from exc
+        name=_missing.name,
+    ) from _missing
 
 from .. import __version__, observe
 from .._core import _hooks

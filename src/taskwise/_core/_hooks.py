@@ -11,8 +11,9 @@ never imports that layer.
 ``spawn_watcher`` is None too, except while taskwise's pytest plugin watches a
 test in strict mode (``taskwise.integrations.pytest_plugin``): then spawn() and
 ``TaskGroup.spawn()`` call it with each task they start that is still running
-(and spawn() with each that failed in an eager first step), and the task's group path, so that the plugin knows which test started which
-task, and from where (it reads the caller's frame).
+(and spawn() with each that failed in an eager first step), and the task's
+group path, so that the plugin knows which test started which task, and from
+where (it reads the caller's frame).
 """
 
 from __future__ import annotations

@@ -684,7 +684,8 @@ class _Strict:
 
 
 def _being_cancelled(task: asyncio.Task[Any]) -> bool:
-    """Whether *task* has been asked to cancel and has not had the step that does it yet."""
+    """Whether *task* has been asked to cancel (3.11+: and has not uncancelled since;
+    3.10: and has not had the step that raises it yet)."""
     cancelling = getattr(task, "cancelling", None)
     if cancelling is not None:  # 3.11+
         return bool(cancelling())

@@ -49,9 +49,6 @@ logger = logging.getLogger("taskwise.observe")
 _cancelled = asyncio.Task.cancelled
 _get_name = asyncio.Task.get_name
 
-#: What ``keeper.sampled`` gives for a task that was not sampled.
-_UNSAMPLED: Final = ([0, 0], 0)
-
 #: Upper bounds, in seconds, of the duration histogram's buckets (the last is +inf).
 BOUNDS: Final = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0, float("inf"))
 
@@ -550,5 +547,7 @@ class Observer:
             return
         for task in tasks:
             # (The counts themselves: they may be the counts of an observer since replaced.)
-            counts, weight = sampled.pop(task, _UNSAMPLED)
-            counts[0] -= weight
+            entry = sampled.pop(task, None)
+            if entry is not None:
+                counts, weight = entry
+                counts[0] -= weight
